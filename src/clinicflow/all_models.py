@@ -1,0 +1,9 @@
+"""Imports every domain's models so that `Base.metadata` knows all tables (Alembic, tests)."""
+
+from __future__ import annotations
+
+import clinicflow.identity.models
+import clinicflow.tenancy.models  # noqa: F401
+from clinicflow.platform.db.base import Base
+
+metadata = Base.metadata

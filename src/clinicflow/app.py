@@ -1,0 +1,82 @@
+"""The ASGI application: routes, error rendering, middleware and the resources' lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from clinicflow.config import Settings, get_settings
+from clinicflow.platform import runtime
+from clinicflow.platform.db import Database
+from clinicflow.platform.db.url import libpq_url, resolve_database_url
+from clinicflow.platform.health import router as health_router
+from clinicflow.platform.http import RequestContextMiddleware, install_error_handlers
+from clinicflow.platform.jobs import close_jobs, open_jobs, run_worker
+from clinicflow.platform.logging import get_logger
+from clinicflow.platform.metrics import track_pool
+
+log = get_logger(__name__)
+
+
+def create_app(
+    *,
+    settings: Settings | None = None,
+    database: Database | None = None,
+    with_worker: bool = False,
+    extra_routers: Iterable[APIRouter] = (),
+) -> FastAPI:
+    """Build the app.
+
+    Without `database`, start-up connects to `DATABASE_URL` (or the embedded
+    server) and opens the job queue; `with_worker` also runs an in-process
+    worker. With `database` (tests, benchmarks), the caller owns it.
+    """
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if database is not None:
+            app.state.db = database
+            yield
+            return
+        db = Database(
+            resolve_database_url(settings),
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
+        app.state.db = db
+        runtime.set_database(db)
+        track_pool(db.pool_status)
+        jobs_pool = await open_jobs(libpq_url(db.url))
+        worker: asyncio.Task[None] | None = None
+        if with_worker:
+            worker = asyncio.create_task(run_worker(wait=True), name="clinicflow-worker")
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+            await close_jobs(jobs_pool)
+            runtime.set_database(None)
+            await db.dispose()
+
+    app = FastAPI(
+        title="Clinicflow",
+        version="0.1.0",
+        summary="Patient flow for multi-clinic organisations.",
+        lifespan=lifespan,
+    )
+    if database is not None:
+        app.state.db = database
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.include_router(health_router)
+    for router in extra_routers:
+        app.include_router(router)
+    return app

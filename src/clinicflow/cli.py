@@ -1,0 +1,229 @@
+"""`clinicflow` command line: serve, worker, migrate, seed, tenants, jobs.
+
+Exit codes: 0 success, 1 the request was refused or failed (message on
+stderr), 2 wrong usage (Typer), 3 configuration error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+
+from clinicflow.config import ConfigurationError, Settings, get_settings
+from clinicflow.errors import ClinicflowError
+from clinicflow.platform import runtime
+from clinicflow.platform.db import Database, UnitOfWork
+from clinicflow.platform.db.url import libpq_url, resolve_database_url
+from clinicflow.platform.logging import configure_logging
+
+app = typer.Typer(help="Clinicflow: patient flow for clinic groups.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Inspect background jobs.", no_args_is_help=True)
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(jobs_app, name="jobs")
+
+T = TypeVar("T")
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _settings() -> Settings:
+    try:
+        settings = get_settings()
+    except ConfigurationError as exc:
+        _say(f"configuration error: {exc}")
+        raise typer.Exit(3) from exc
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    return settings
+
+
+def _database_url(settings: Settings) -> str:
+    if not settings.database_url:
+        _say(f"starting embedded PostgreSQL in {settings.var_dir / 'postgres'} ...")
+    return resolve_database_url(settings)
+
+
+def _migrate(url: str) -> None:
+    from clinicflow.platform.migrations import upgrade_to_head
+
+    _say("applying migrations ...")
+    upgrade_to_head(url)
+
+
+def _in_transaction(url: str, use_case: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    """Run one use case in one unit of work; domain errors exit 1 with their message."""
+
+    async def run() -> T:
+        database = Database(url, pool_size=2, max_overflow=0)
+        runtime.set_database(database)
+        try:
+            async with database.transaction() as uow:
+                return await use_case(uow)
+        finally:
+            runtime.set_database(None)
+            await database.dispose()
+
+    try:
+        return asyncio.run(run())
+    except ClinicflowError as exc:
+        details = "; ".join(f"{p.field}: {p.message}" for p in exc.errors)
+        _say(f"error {exc.code}: {exc.detail}" + (f" ({details})" if details else ""))
+        raise typer.Exit(1) from exc
+
+
+def _print_demo_logins(base_url: str | None = None) -> None:
+    from clinicflow.demo import DEMO_LOGINS, DEMO_TENANT_SLUG
+
+    if base_url:
+        typer.echo(f"\nClinicflow is running at {base_url}")
+        typer.echo(f"  API docs:  {base_url}/docs")
+        typer.echo(f"  readiness: {base_url}/health/ready")
+    typer.echo(f"\nDemo logins (tenant '{DEMO_TENANT_SLUG}'):")
+    for login in DEMO_LOGINS:
+        typer.echo(f"  {login.role:<13} {login.email:<36} {login.password}")
+    typer.echo("")
+
+
+def _seed_demo(url: str) -> None:
+    from clinicflow.demo import seed_demo
+
+    created = _in_transaction(url, seed_demo)
+    _say("demo data created" if created else "demo data already present")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run jobs in this process.")] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="Seed the demo tenant and print its logins.")] = False,
+) -> None:
+    """Migrate, then serve the API and pages (with an in-process job worker unless --no-worker)."""
+    import uvicorn
+
+    from clinicflow.app import create_app
+
+    settings = _settings()
+    url = _database_url(settings)
+    _migrate(url)
+    if demo:
+        _seed_demo(url)
+    application = create_app(
+        settings=settings.model_copy(update={"database_url": url}), with_worker=not no_worker
+    )
+    if demo:
+        _print_demo_logins(f"http://{host}:{port}")
+    else:
+        typer.echo(f"Clinicflow is running at http://{host}:{port}")
+    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
+    _say("stopped")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Jobs run at once.")] = 4,
+) -> None:
+    """Run a background job worker until interrupted."""
+    from clinicflow.platform.jobs import close_jobs, open_jobs, run_worker
+
+    settings = _settings()
+    url = _database_url(settings)
+
+    async def run() -> None:
+        database = Database(url, pool_size=concurrency, max_overflow=2)
+        runtime.set_database(database)
+        pool = await open_jobs(libpq_url(url), max_size=concurrency + 2)
+        try:
+            await run_worker(wait=True, concurrency=concurrency)
+        finally:
+            await close_jobs(pool)
+            await database.dispose()
+
+    _say("worker started; Ctrl-C stops it")
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        _say("worker stopped")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every pending database migration."""
+    settings = _settings()
+    _migrate(_database_url(settings))
+    _say("database is at the latest revision")
+
+
+@app.command()
+def seed(
+    demo: Annotated[bool, typer.Option("--demo", help="Create the demo tenant (idempotent).")] = False,
+) -> None:
+    """Load data. Today: the demo tenant."""
+    if not demo:
+        _say("nothing to seed: pass --demo")
+        raise typer.Exit(2)
+    settings = _settings()
+    url = _database_url(settings)
+    _migrate(url)
+    _seed_demo(url)
+    _print_demo_logins()
+
+
+@tenants_app.command("create")
+def tenants_create(
+    name: Annotated[str, typer.Option(help="Display name of the organisation.")],
+    slug: Annotated[str, typer.Option(help="Short id used at login, e.g. 'northside'.")],
+    admin_email: Annotated[str, typer.Option(help="Email of the first tenant admin.")],
+    admin_password: Annotated[str, typer.Option(help="Password of the first tenant admin.")],
+) -> None:
+    """Create a tenant and its first TENANT_ADMIN."""
+    from pydantic import ValidationError
+
+    from clinicflow.tenancy.onboarding import onboard_tenant
+
+    settings = _settings()
+    url = _database_url(settings)
+    try:
+        tenant = _in_transaction(
+            url,
+            lambda uow: onboard_tenant(
+                uow, name=name, slug=slug, admin_email=admin_email, admin_password=admin_password
+            ),
+        )
+    except ValidationError as exc:
+        for err in exc.errors():
+            _say(f"error: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
+        raise typer.Exit(1) from exc
+    typer.echo(f"tenant {tenant.slug} created (id {tenant.id}); admin {admin_email}")
+
+
+@jobs_app.command("failed")
+def jobs_failed(
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many to list.")] = 50,
+) -> None:
+    """List jobs that exhausted their retries (dead letters), newest first."""
+    from clinicflow.platform.jobs import list_failed_jobs
+
+    settings = _settings()
+    url = _database_url(settings)
+    failed = _in_transaction(url, lambda uow: list_failed_jobs(uow, limit=limit))
+    if not failed:
+        typer.echo("no failed jobs")
+        return
+    typer.echo(f"{'id':>8}  {'task':<40} {'attempts':>8}  failed at                  args")
+    for job in failed:
+        at = job.failed_at.isoformat(timespec="seconds") if job.failed_at else "-"
+        typer.echo(f"{job.id:>8}  {job.task_name:<40} {job.attempts:>8}  {at:<26} {job.args}")
+
+
+def main() -> None:
+    app(prog_name="clinicflow")
+
+
+if __name__ == "__main__":
+    main()

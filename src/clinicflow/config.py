@@ -1,0 +1,102 @@
+"""Runtime configuration, read from the environment (and `.env`) by pydantic-settings.
+
+Secrets: in `dev` and `test`, a missing secret is generated once into
+`<var_dir>/secrets.json` (mode 0600) and reused on every start, so sessions and
+encrypted data survive restarts. In `prod`, a missing secret stops start-up with
+a message naming the variable to set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    PROD = "prod"
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot be used; the message says what to set."""
+
+
+_SECRET_FIELDS = ("secret_key", "encryption_key")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    env: Annotated[Environment, Field(alias="CLINICFLOW_ENV")] = Environment.DEV
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    var_dir: Path = Field(default=Path("var"), alias="CLINICFLOW_VAR_DIR")
+    secret_key: str | None = Field(default=None, alias="CLINICFLOW_SECRET_KEY")
+    encryption_key: str | None = Field(default=None, alias="CLINICFLOW_ENCRYPTION_KEY")
+    log_level: str = Field(default="INFO", alias="CLINICFLOW_LOG_LEVEL")
+    log_json: bool = Field(default=True, alias="CLINICFLOW_LOG_JSON")
+    max_body_bytes: int = Field(default=1024 * 1024, alias="CLINICFLOW_MAX_BODY_BYTES", gt=0)
+    db_pool_size: int = Field(default=10, alias="CLINICFLOW_DB_POOL_SIZE", gt=0)
+    db_max_overflow: int = Field(default=10, alias="CLINICFLOW_DB_MAX_OVERFLOW", ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_driver(cls, value: str | None) -> str | None:
+        """Accept plain `postgresql://` URLs and pin the psycopg 3 driver."""
+        if not value:
+            return None
+        for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+    def with_secrets(self) -> Settings:
+        """Return settings with every secret present, or raise ConfigurationError."""
+        missing = [name for name in _SECRET_FIELDS if not getattr(self, name)]
+        if not missing:
+            return self
+        if self.env is Environment.PROD:
+            names = ", ".join(f"CLINICFLOW_{name.upper()}" for name in missing)
+            raise ConfigurationError(
+                f"{names} must be set when CLINICFLOW_ENV=prod "
+                "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        stored = _load_or_create_dev_secrets(self.var_dir)
+        return self.model_copy(update={name: stored[name] for name in missing})
+
+
+def _load_or_create_dev_secrets(var_dir: Path) -> dict[str, str]:
+    path = var_dir / "secrets.json"
+    stored: dict[str, str] = {}
+    if path.exists():
+        stored = json.loads(path.read_text())
+    changed = False
+    for name in _SECRET_FIELDS:
+        if name not in stored:
+            stored[name] = secrets.token_urlsafe(48)
+            changed = True
+    if changed:
+        var_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(stored, handle)
+        tmp.replace(path)
+    return stored
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, secrets resolved."""
+    return Settings().with_secrets()

@@ -1,0 +1,1 @@
+"""Cross-cutting building blocks every domain stands on: database, jobs, HTTP, observability."""

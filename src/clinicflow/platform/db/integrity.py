@@ -1,0 +1,47 @@
+"""Turn database integrity errors into domain conflicts (409), never 500s."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from psycopg import errors as pg_errors
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from clinicflow.errors import ClinicflowError, Conflict, FieldProblem, ValidationFailed
+
+# constraint name -> factory of the domain error it means. Domains register theirs.
+_CONSTRAINT_ERRORS: dict[str, Callable[[], ClinicflowError]] = {}
+
+
+def register_constraint_error(constraint: str, factory: Callable[[], ClinicflowError]) -> None:
+    """Declare which domain error a violated constraint means."""
+    _CONSTRAINT_ERRORS[constraint] = factory
+
+
+def translate_db_error(exc: DBAPIError) -> ClinicflowError | None:
+    """Map an integrity-class database error to a domain error, or None if it is not one."""
+    orig = exc.orig
+    if not isinstance(exc, IntegrityError) and not isinstance(
+        orig, pg_errors.ExclusionViolation | pg_errors.SerializationFailure
+    ):
+        return None
+    diag = getattr(orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None)
+    if constraint and constraint in _CONSTRAINT_ERRORS:
+        return _CONSTRAINT_ERRORS[constraint]()
+    if isinstance(orig, pg_errors.ForeignKeyViolation):
+        return ValidationFailed(
+            "A referenced object does not exist",
+            errors=[FieldProblem(field=_column_of(diag) or "body", message="does not exist")],
+        )
+    if isinstance(orig, pg_errors.NotNullViolation | pg_errors.CheckViolation):
+        return ValidationFailed(
+            "A value breaks a rule of the data",
+            errors=[FieldProblem(field=_column_of(diag) or "body", message="is not allowed")],
+        )
+    return Conflict("The request conflicts with existing data", constraint=constraint)
+
+
+def _column_of(diag: object) -> str | None:
+    column = getattr(diag, "column_name", None)
+    return str(column) if column else None

@@ -1,0 +1,242 @@
+"""HTTP plumbing shared by every route: request ids, body limits, metrics, problem+json."""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from clinicflow.errors import (
+    ClinicflowError,
+    FieldProblem,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+)
+from clinicflow.platform.db.integrity import translate_db_error
+from clinicflow.platform.logging import get_logger
+from clinicflow.platform.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+PROBLEM_JSON = "application/problem+json"
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "clinicflow_request_id", default=None
+)
+log = get_logger("clinicflow.http")
+
+
+class RequestContextMiddleware:
+    """Outermost middleware (inside Starlette's error handler).
+
+    - takes a well-formed `X-Request-Id` or makes one, binds it to logs and echoes it;
+    - refuses bodies over the limit with 413 before the app reads a byte of them;
+    - records request count and latency by route template and status, and logs one line.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, REQUEST_ID_HEADER)
+        request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            body_receive = await self._limited_receive(scope, receive)
+            if body_receive is None:
+                await _send_problem(
+                    send_with_id, PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes")
+                )
+            else:
+                await self.app(scope, body_receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "<unmatched>"
+            method = scope["method"]
+            status = status_holder["status"]
+            HTTP_REQUESTS.labels(method=method, route=template, status=str(status)).inc()
+            HTTP_LATENCY.labels(method=method, route=template).observe(elapsed)
+            log.info(
+                "http.request",
+                method=method,
+                path=scope["path"],
+                route=template,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
+            structlog.contextvars.unbind_contextvars("request_id")
+            request_id_var.reset(token)
+
+    async def _limited_receive(self, scope: Scope, receive: Receive) -> Receive | None:
+        """Read the body up front (bounded); None if it is over the limit."""
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return receive
+        declared = _header(scope, "content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
+
+
+def _header(scope: Scope, name: str) -> str | None:
+    raw = name.encode()
+    for key, value in scope.get("headers", []):
+        if key == raw:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def problem_body(error: ClinicflowError) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"https://clinicflow.dev/problems/{error.code.lower().replace('_', '-')}",
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+    }
+    if error.errors:
+        body["errors"] = [{"field": p.field, "message": p.message} for p in error.errors]
+    request_id = request_id_var.get()
+    if request_id:
+        body["request_id"] = request_id
+    for key, value in error.extra.items():
+        if value is not None and key not in body:
+            body[key] = value
+    return body
+
+
+def problem_response(error: ClinicflowError) -> JSONResponse:
+    headers = dict(error.headers)
+    request_id = request_id_var.get()
+    if request_id:
+        headers["X-Request-Id"] = request_id
+    return JSONResponse(
+        problem_body(error), status_code=error.status, headers=headers, media_type=PROBLEM_JSON
+    )
+
+
+async def _send_problem(send: Send, error: ClinicflowError) -> None:
+    response = problem_response(error)
+    await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:] if parts[0] == "body" else parts
+    return ".".join(parts) or "body"
+
+
+async def _on_clinicflow_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ClinicflowError)
+    if exc.status >= 500:
+        log.error("http.error", code=exc.code, detail=exc.detail)
+    return problem_response(exc)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    malformed = False
+    for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            malformed = True
+        problems.append(FieldProblem(field=_field_of(err.get("loc", ())), message=str(err.get("msg", ""))))
+    detail = "The request body is not valid JSON" if malformed else "Some fields are not valid"
+    return problem_response(ValidationFailed(detail, errors=problems))
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    error: ClinicflowError
+    if exc.status_code == 404:
+        error = NotFound(f"No route for {request.method} {request.url.path}")
+    elif exc.status_code == 405:
+        error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+    else:
+        error = ClinicflowError(str(exc.detail))
+        error.status = exc.status_code
+        error.code = "HTTP_ERROR"
+    response = problem_response(error)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _on_db_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    domain = translate_db_error(exc)
+    if domain is not None:
+        return problem_response(domain)
+    return await _on_unexpected(request, exc)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("http.unhandled_exception", exc_type=type(exc).__name__)
+    return problem_response(
+        ClinicflowError("Something went wrong on our side. Quote the request id when reporting it.")
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error as application/problem+json with a stable code."""
+    app.add_exception_handler(ClinicflowError, _on_clinicflow_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(DBAPIError, _on_db_error)
+    app.add_exception_handler(Exception, _on_unexpected)

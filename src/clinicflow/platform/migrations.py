@@ -1,0 +1,44 @@
+"""Applying and inspecting the schema version (Alembic)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
+
+from clinicflow.platform.db.database import Database
+
+
+def alembic_config(sqlalchemy_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", "clinicflow:migrations")
+    # ConfigParser interpolation: a literal % in a URL must be doubled.
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url.replace("%", "%%"))
+    return config
+
+
+def upgrade_to_head(sqlalchemy_url: str) -> None:
+    """Apply every pending migration (serialised by an advisory lock)."""
+    command.upgrade(alembic_config(sqlalchemy_url), "head")
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    script = ScriptDirectory.from_config(alembic_config("postgresql+psycopg://unused"))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+async def current_revision(database: Database) -> str | None:
+    """The revision the database is at, or None before the first migration."""
+    try:
+        async with database.engine.connect() as conn:
+            result = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            return result.scalar_one_or_none()
+    except ProgrammingError:  # alembic_version does not exist yet
+        return None

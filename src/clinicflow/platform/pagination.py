@@ -1,0 +1,71 @@
+"""Keyset pagination over time-ordered (UUIDv7) ids: `?limit=&cursor=` → `{items, next_cursor}`.
+
+Keyset, not OFFSET: page N costs the same as page 1 at 10M rows, and rows
+inserted meanwhile do not shift pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Sequence
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from clinicflow.errors import FieldProblem, ValidationFailed
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+class PageParams(BaseModel):
+    limit: int = DEFAULT_LIMIT
+    after: uuid.UUID | None = None
+
+
+def encode_cursor(last_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(last_id.bytes).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> uuid.UUID:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return uuid.UUID(bytes=raw)
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationFailed(
+            "The cursor is not valid", errors=[FieldProblem(field="cursor", message="not a cursor")]
+        ) from exc
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> PageParams:
+    """FastAPI dependency for list endpoints."""
+    return PageParams(limit=limit, after=decode_cursor(cursor) if cursor else None)
+
+
+def paginate(stmt: Select[Any], id_column: InstrumentedAttribute[Any], params: PageParams) -> Select[Any]:
+    """Apply keyset order and bounds; fetch one extra row to know if there is a next page."""
+    if params.after is not None:
+        stmt = stmt.where(id_column > params.after)
+    return stmt.order_by(id_column).limit(params.limit + 1)
+
+
+def page_of(rows: Sequence[Any], params: PageParams) -> tuple[list[Any], str | None]:
+    """Split the fetched rows into this page's items and the next cursor."""
+    items = list(rows[: params.limit])
+    has_more = len(rows) > params.limit
+    return items, encode_cursor(items[-1].id) if has_more and items else None

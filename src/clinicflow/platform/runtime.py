@@ -1,0 +1,23 @@
+"""The process's long-lived resources, set once at start-up.
+
+Background jobs run outside any request, so they find the database here.
+Requests get it from the app's state through a dependency instead.
+"""
+
+from __future__ import annotations
+
+from clinicflow.platform.db.database import Database
+
+_database: Database | None = None
+
+
+def set_database(database: Database | None) -> None:
+    global _database
+    _database = database
+
+
+def database() -> Database:
+    """The process's database; raises if start-up has not set it."""
+    if _database is None:
+        raise RuntimeError("the database is not configured in this process")
+    return _database

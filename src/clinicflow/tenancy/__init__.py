@@ -1,0 +1,1 @@
+"""Tenants (clinic organisations), their clinics and the clinics' locations."""

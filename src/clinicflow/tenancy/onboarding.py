@@ -1,0 +1,26 @@
+"""Creating a tenant together with its first administrator."""
+
+from __future__ import annotations
+
+from clinicflow.identity import service as identity
+from clinicflow.identity.roles import Role
+from clinicflow.platform.db import UnitOfWork
+from clinicflow.tenancy import service as tenancy
+from clinicflow.tenancy.models import Tenant
+from clinicflow.tenancy.schemas import TenantCreate
+
+
+async def onboard_tenant(
+    uow: UnitOfWork, *, name: str, slug: str, admin_email: str, admin_password: str
+) -> Tenant:
+    """Create the tenant and a TENANT_ADMIN user in one transaction (all or nothing)."""
+    tenant = await tenancy.create_tenant(uow, data=TenantCreate(name=name, slug=slug))
+    await identity.create_user(
+        uow,
+        tenant_id=tenant.id,
+        email=admin_email,
+        full_name="Administrator",
+        password=admin_password,
+        roles=[Role.TENANT_ADMIN],
+    )
+    return tenant

@@ -1,0 +1,133 @@
+"""Test harness.
+
+Database: `DATABASE_URL`'s server when set, else the embedded server in
+`./var`. Each run creates a fresh database (per xdist worker), migrates it once
+with the real Alembic tree, and truncates every table before each test.
+Truncation, not a rolled-back outer transaction: concurrency tests need many
+connections that really commit, and the job worker needs committed jobs.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from fastapi import APIRouter
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from clinicflow.all_models import metadata
+from clinicflow.app import create_app
+from clinicflow.config import Environment, Settings
+from clinicflow.platform import runtime
+from clinicflow.platform.db import Database
+from clinicflow.platform.db.url import libpq_url
+from clinicflow.platform.jobs import close_jobs, open_jobs
+from clinicflow.platform.migrations import upgrade_to_head
+
+JOB_TABLES = ("procrastinate_events", "procrastinate_periodic_defers", "procrastinate_jobs")
+
+
+def _server_url() -> str:
+    """A SQLAlchemy URL to some database on the server the tests use."""
+    raw = os.environ.get("DATABASE_URL")
+    if raw:
+        settings = Settings(DATABASE_URL=raw)
+        assert settings.database_url is not None
+        return settings.database_url
+    from clinicflow.platform.embedded_pg import start_embedded
+
+    return start_embedded(Path(os.environ.get("CLINICFLOW_VAR_DIR", "var")))
+
+
+def admin_dsn(sqlalchemy_url: str) -> str:
+    """libpq DSN of the server's `postgres` database (for CREATE/DROP DATABASE)."""
+    url = make_url(sqlalchemy_url).set(database="postgres")
+    return libpq_url(url.render_as_string(hide_password=False))
+
+
+def recreate_database(sqlalchemy_url: str, name: str) -> str:
+    """Drop and create `name` on the same server; return its SQLAlchemy URL."""
+    with psycopg.connect(admin_dsn(sqlalchemy_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_url(sqlalchemy_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    return _server_url()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"clinicflow_test_{worker}"
+    url = recreate_database(server_url, name)
+    upgrade_to_head(url)
+    yield url
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(CLINICFLOW_ENV=Environment.TEST, CLINICFLOW_VAR_DIR=tmp_path_factory.mktemp("var")).with_secrets()
+
+
+@pytest.fixture(scope="session")
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url, pool_size=30, max_overflow=20)
+    runtime.set_database(db)
+    jobs_pool = await open_jobs(libpq_url(database_url))
+    yield db
+    await close_jobs(jobs_pool)
+    runtime.set_database(None)
+    await db.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def _clean_tables(request: pytest.FixtureRequest) -> None:
+    """Every test starts from empty tables (tests that never touch the database skip this)."""
+    if "database" not in request.fixturenames:
+        return
+    db: Database = request.getfixturevalue("database")
+    tables = [t.name for t in metadata.sorted_tables] + list(JOB_TABLES)
+    async with db.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+ClientFactory = Callable[..., httpx.AsyncClient]
+
+
+@pytest.fixture
+def make_client(database: Database, settings: Settings) -> Iterator[ClientFactory]:
+    """Build an HTTP client over the real app, optionally with extra (test-only) routers."""
+    clients: list[httpx.AsyncClient] = []
+
+    def factory(*routers: APIRouter) -> httpx.AsyncClient:
+        app = create_app(settings=settings, database=database, extra_routers=routers)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        client = httpx.AsyncClient(transport=transport, base_url="http://clinicflow.test")
+        clients.append(client)
+        return client
+
+    yield factory
+
+
+@pytest.fixture
+async def client(make_client: ClientFactory) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client() as c:
+        yield c
+
+
+async def count_rows(database: Database, table: str) -> int:
+    async with database.engine.connect() as conn:
+        return int((await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
+
+
+def unique_slug(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"

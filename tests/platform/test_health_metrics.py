@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import httpx
+
+from clinicflow.app import create_app
+from clinicflow.platform.db import Database
+from clinicflow.platform.migrations import head_revision
+from tests.conftest import recreate_database
+
+
+async def test_live_answers_ok(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_reports_the_head_revision(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "schema_revision": head_revision()}
+
+
+async def test_ready_is_503_while_the_schema_is_behind(server_url: str, settings: object) -> None:
+    # A database that exists but was never migrated: the app must not claim readiness.
+    url = recreate_database(server_url, "clinicflow_test_unmigrated")
+    database = Database(url, pool_size=1, max_overflow=0)
+    try:
+        app = create_app(settings=settings, database=database)  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.get("/health/ready")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["code"] == "SERVICE_UNAVAILABLE"
+        assert body["expected_revision"] == head_revision()
+        assert "clinicflow migrate" in body["detail"]
+        assert response.headers["content-type"] == "application/problem+json"
+    finally:
+        await database.dispose()
+
+
+async def test_ready_is_503_when_the_database_is_unreachable(settings: object) -> None:
+    database = Database("postgresql+psycopg://nobody@127.0.0.1:1/none", pool_size=1, max_overflow=0)
+    app = create_app(settings=settings, database=database)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.json()["detail"] == "The database is not reachable"
+    await database.dispose()
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith(name + "{"):
+            label_part = line[len(name) + 1 : line.index("}")]
+            got = ",".join(sorted(label_part.split(",")))
+            if got == wanted:
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_metrics_count_requests_by_route_template_and_status(client: httpx.AsyncClient) -> None:
+    before = (await client.get("/metrics")).text
+    for _ in range(3):
+        assert (await client.get("/health/live")).status_code == 200
+    assert (await client.get("/no/such/route")).status_code == 404
+    after = (await client.get("/metrics")).text
+
+    labels = {"method": "GET", "route": "/health/live", "status": "200"}
+    assert _sample(after, "clinicflow_http_requests_total", **labels) - _sample(
+        before, "clinicflow_http_requests_total", **labels
+    ) == 3
+    unmatched = {"method": "GET", "route": "<unmatched>", "status": "404"}
+    assert _sample(after, "clinicflow_http_requests_total", **unmatched) - _sample(
+        before, "clinicflow_http_requests_total", **unmatched
+    ) == 1
+    # latency histogram by template, never by raw path
+    assert 'clinicflow_http_request_duration_seconds_count{method="GET",route="/health/live"}' in after
+    assert "/no/such/route" not in after
+
+
+async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> None:
+    echoed = await client.get("/health/live", headers={"X-Request-Id": "abc-123"})
+    assert echoed.headers["x-request-id"] == "abc-123"
+    generated = await client.get("/health/live", headers={"X-Request-Id": "bad id with spaces\n"})
+    assert generated.headers["x-request-id"] != "bad id with spaces\n"
+    assert len(generated.headers["x-request-id"]) == 32
