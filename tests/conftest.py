@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -65,17 +65,19 @@ def server_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(server_url: str) -> Iterator[str]:
+def database_url(server_url: str) -> str:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     name = f"clinicflow_test_{worker}"
     url = recreate_database(server_url, name)
     upgrade_to_head(url)
-    yield url
+    return url
 
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(CLINICFLOW_ENV=Environment.TEST, CLINICFLOW_VAR_DIR=tmp_path_factory.mktemp("var")).with_secrets()
+    return Settings(
+        CLINICFLOW_ENV=Environment.TEST, CLINICFLOW_VAR_DIR=tmp_path_factory.mktemp("var")
+    ).with_secrets()
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +106,7 @@ ClientFactory = Callable[..., httpx.AsyncClient]
 
 
 @pytest.fixture
-def make_client(database: Database, settings: Settings) -> Iterator[ClientFactory]:
+async def make_client(database: Database, settings: Settings) -> AsyncIterator[ClientFactory]:
     """Build an HTTP client over the real app, optionally with extra (test-only) routers."""
     clients: list[httpx.AsyncClient] = []
 
@@ -116,6 +118,8 @@ def make_client(database: Database, settings: Settings) -> Iterator[ClientFactor
         return client
 
     yield factory
+    for client in clients:
+        await client.aclose()
 
 
 @pytest.fixture

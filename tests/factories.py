@@ -31,7 +31,9 @@ async def make_clinic(
         return await tenancy.create_clinic(
             uow,
             tenant_id=tenant_id,
-            data=ClinicCreate(name="Test Clinic", slug=slug or f"c-{uuid.uuid4().hex[:8]}", timezone=timezone),
+            data=ClinicCreate(
+                name="Test Clinic", slug=slug or f"c-{uuid.uuid4().hex[:8]}", timezone=timezone
+            ),
         )
 
 

@@ -69,13 +69,17 @@ async def test_metrics_count_requests_by_route_template_and_status(client: httpx
     after = (await client.get("/metrics")).text
 
     labels = {"method": "GET", "route": "/health/live", "status": "200"}
-    assert _sample(after, "clinicflow_http_requests_total", **labels) - _sample(
-        before, "clinicflow_http_requests_total", **labels
-    ) == 3
+    assert (
+        _sample(after, "clinicflow_http_requests_total", **labels)
+        - _sample(before, "clinicflow_http_requests_total", **labels)
+        == 3
+    )
     unmatched = {"method": "GET", "route": "<unmatched>", "status": "404"}
-    assert _sample(after, "clinicflow_http_requests_total", **unmatched) - _sample(
-        before, "clinicflow_http_requests_total", **unmatched
-    ) == 1
+    assert (
+        _sample(after, "clinicflow_http_requests_total", **unmatched)
+        - _sample(before, "clinicflow_http_requests_total", **unmatched)
+        == 1
+    )
     # latency histogram by template, never by raw path
     assert 'clinicflow_http_request_duration_seconds_count{method="GET",route="/health/live"}' in after
     assert "/no/such/route" not in after

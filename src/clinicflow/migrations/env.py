@@ -6,13 +6,9 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from clinicflow.all_models import metadata
+from clinicflow.platform.migrations import include_object
 
 config = context.config
-
-
-def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """procrastinate owns its tables; our metadata does not describe them."""
-    return not (name or "").startswith(("procrastinate_", "idx_procrastinate_"))
 
 
 def run_migrations_online() -> None:

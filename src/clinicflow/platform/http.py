@@ -65,18 +65,34 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
+                if not any(key.lower() == b"x-request-id" for key, _ in headers):
+                    headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)
+
+        response_started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send_with_id(message)
 
         try:
             body_receive = await self._limited_receive(scope, receive)
             if body_receive is None:
                 await _send_problem(
-                    send_with_id, PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes")
+                    send_tracking, PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes")
                 )
             else:
-                await self.app(scope, body_receive, send_with_id)
+                await self.app(scope, body_receive, send_tracking)
+        except Exception:
+            # Rendered here, inside the request's context, so the 500 carries the
+            # request id and is counted and logged like any other response.
+            log.exception("http.unhandled_exception")
+            if response_started:
+                raise
+            await _send_problem(send_tracking, _internal_error())
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
@@ -226,11 +242,13 @@ async def _on_db_error(request: Request, exc: Exception) -> JSONResponse:
     return await _on_unexpected(request, exc)
 
 
+def _internal_error() -> ClinicflowError:
+    return ClinicflowError("Something went wrong on our side. Quote the request id when reporting it.")
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("http.unhandled_exception", exc_type=type(exc).__name__)
-    return problem_response(
-        ClinicflowError("Something went wrong on our side. Quote the request id when reporting it.")
-    )
+    return problem_response(_internal_error())
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -239,4 +257,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(DBAPIError, _on_db_error)
-    app.add_exception_handler(Exception, _on_unexpected)
+    # Any other exception is rendered by RequestContextMiddleware, which owns the request id.

@@ -30,7 +30,7 @@ log = get_logger(__name__)
 # Modules whose import registers tasks on `job_app`.
 TASK_MODULES = ["clinicflow.platform.maintenance"]
 
-#: Default for domain tasks: 5 attempts, waiting 2, 4, 8, 16 s between them.
+#: Default for domain tasks: retried up to 5 times (6 runs), waiting 2, 4, 8, 16, 32 s.
 DEFAULT_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
 
 job_app = procrastinate.App(
@@ -84,7 +84,8 @@ async def open_jobs(conninfo: str, *, max_size: int = 5) -> AsyncConnectionPool[
         min_size=1,
         max_size=max_size,
         open=False,
-        kwargs={"autocommit": True, "row_factory": dict_row},
+        # No connection kwargs: procrastinate sets autocommit on its LISTEN
+        # connection itself and asks for dict rows per cursor.
         check=AsyncConnectionPool.check_connection,
     )
     await pool.open(wait=True)

@@ -13,6 +13,11 @@ from sqlalchemy.exc import ProgrammingError
 from clinicflow.platform.db.database import Database
 
 
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Autogenerate filter: procrastinate owns its tables; our metadata does not describe them."""
+    return not (name or "").startswith(("procrastinate_", "idx_procrastinate_"))
+
+
 def alembic_config(sqlalchemy_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", "clinicflow:migrations")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-import zoneinfo
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
+from importlib import resources
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -22,7 +22,12 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 @lru_cache(maxsize=1)
 def _iana_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    """IANA zone names from the `tzdata` package: the same list on every machine.
+
+    (`zoneinfo.available_timezones()` also lists host files such as `localtime`.)
+    """
+    names = resources.files("tzdata").joinpath("zones").read_text().split()
+    return frozenset(name for name in names if name != "Factory")
 
 
 def _check_timezone(value: str) -> str:

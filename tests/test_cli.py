@@ -1,0 +1,158 @@
+"""The CLI as operators use it: a real process against the test database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import text
+
+from clinicflow.identity.passwords import verify_password_sync
+from clinicflow.platform.db import Database
+from tests.conftest import count_rows
+
+pytestmark = pytest.mark.slow
+
+
+def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "CLINICFLOW_LOG_LEVEL": "WARNING"}
+    return subprocess.run(
+        [sys.executable, "-m", "clinicflow.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_tenants_create_makes_a_tenant_admin_who_can_log_in(
+    database: Database, database_url: str
+) -> None:
+    result = run_cli(
+        database_url,
+        "tenants",
+        "create",
+        "--name",
+        "Northside Health",
+        "--slug",
+        "northside",
+        "--admin-email",
+        "Boss@Northside.test",
+        "--admin-password",
+        "a-long-enough-secret",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "tenant northside created" in result.stdout
+    async with database.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT u.password_hash, g.role FROM users u "
+                    "JOIN tenants t ON t.id = u.tenant_id JOIN role_grants g ON g.user_id = u.id "
+                    "WHERE t.slug = 'northside' AND lower(u.email) = 'boss@northside.test'"
+                )
+            )
+        ).one()
+    assert row.role == "TENANT_ADMIN"
+    assert row.password_hash.startswith("$argon2id$")
+    assert verify_password_sync(row.password_hash, "a-long-enough-secret")
+    assert not verify_password_sync(row.password_hash, "wrong-password-here")
+
+
+async def test_tenants_create_refuses_a_taken_slug(database: Database, database_url: str) -> None:
+    args = (
+        "tenants",
+        "create",
+        "--name",
+        "A",
+        "--slug",
+        "taken",
+        "--admin-email",
+        "a@a.test",
+        "--admin-password",
+        "a-long-enough-secret",
+    )
+    assert run_cli(database_url, *args).returncode == 0
+    again = run_cli(database_url, *args)
+    assert again.returncode == 1
+    assert "TENANT_SLUG_TAKEN" in again.stderr
+    assert await count_rows(database, "tenants") == 1
+    assert await count_rows(database, "users") == 1
+
+
+async def test_tenants_create_is_all_or_nothing(database: Database, database_url: str) -> None:
+    """A weak admin password refuses the whole command: no tenant without its admin."""
+    result = run_cli(
+        database_url,
+        "tenants",
+        "create",
+        "--name",
+        "B",
+        "--slug",
+        "weak",
+        "--admin-email",
+        "b@b.test",
+        "--admin-password",
+        "short",
+    )
+    assert result.returncode == 1
+    assert "password" in result.stderr
+    assert await count_rows(database, "tenants") == 0
+
+
+async def test_tenants_create_rejects_a_bad_slug(database: Database, database_url: str) -> None:
+    result = run_cli(
+        database_url,
+        "tenants",
+        "create",
+        "--name",
+        "C",
+        "--slug",
+        "Not A Slug!",
+        "--admin-email",
+        "c@c.test",
+        "--admin-password",
+        "a-long-enough-secret",
+    )
+    assert result.returncode == 1
+    assert "slug" in result.stderr
+    assert await count_rows(database, "tenants") == 0
+
+
+async def test_seed_demo_is_idempotent_and_prints_logins(database: Database, database_url: str) -> None:
+    first = run_cli(database_url, "seed", "--demo")
+    assert first.returncode == 0, first.stderr
+    assert "admin@demo.clinicflow.test" in first.stdout
+    users = await count_rows(database, "users")
+    second = run_cli(database_url, "seed", "--demo")
+    assert second.returncode == 0
+    assert "already present" in second.stderr
+    assert await count_rows(database, "users") == users == 5
+    assert await count_rows(database, "clinics") == 2
+
+
+async def test_jobs_failed_lists_dead_letters(database: Database, database_url: str) -> None:
+    empty = run_cli(database_url, "jobs", "failed")
+    assert empty.returncode == 0
+    assert "no failed jobs" in empty.stdout
+    async with database.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, attempts) "
+                "VALUES ('default', 'messaging.send', '{\"delivery_id\": \"d-1\"}', 'failed', 6)"
+            )
+        )
+    listed = run_cli(database_url, "jobs", "failed")
+    assert listed.returncode == 0
+    assert "messaging.send" in listed.stdout
+    assert "d-1" in listed.stdout
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "clinicflow.cli", "frobnicate"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
