@@ -1,0 +1,164 @@
+"""Run every benchmark and print a Markdown report: `uv run python -m bench [--seconds N]`.
+
+Platform baseline (issue 2): `/health/ready` and a tenant-scoped read through
+our full stack vs a bare Starlette endpoint doing the same query, on the same
+database in the same run. Rounds alternate between the two so that machine
+noise hits both alike; the median round of each is reported with the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from bench.loadgen import Result, median_result, run
+from clinicflow.platform.db.url import libpq_url
+from clinicflow.platform.migrations import upgrade_to_head
+
+BENCH_DB = "clinicflow_bench"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _prepare_database() -> str:
+    from sqlalchemy.engine import make_url
+
+    from clinicflow.config import Settings
+    from clinicflow.platform.db.url import resolve_database_url
+    from clinicflow.platform.embedded_pg import ensure_database
+
+    server = resolve_database_url(Settings())
+    admin = libpq_url(make_url(server).set(database="postgres").render_as_string(hide_password=False))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    ensure_database(admin, BENCH_DB)
+    url = make_url(server).set(database=BENCH_DB).render_as_string(hide_password=False)
+    upgrade_to_head(url)
+    return url
+
+
+def _seed(url: str, *, tenants: int, clinics_per_tenant: int) -> uuid.UUID:
+    """Many tenants so the tenant filter matters; returns the tenant the reads target."""
+    from clinicflow.platform.ids import uuid7
+
+    target = uuid7()
+    with psycopg.connect(libpq_url(url)) as conn, conn.cursor() as cur:
+        for t in range(tenants):
+            tid = target if t == 0 else uuid7()
+            cur.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, %s, %s)", (tid, f"T{t}", f"t{t}"))
+            cur.executemany(
+                "INSERT INTO clinics (id, tenant_id, name, slug, timezone, city) VALUES (%s, %s, %s, %s, %s, %s)",
+                [
+                    (uuid7(), tid, f"Clinic {c}", f"c{c}", "Europe/Berlin", "Berlin")
+                    for c in range(clinics_per_tenant)
+                ],
+            )
+        conn.commit()
+    return target
+
+
+def _start(kind: str, url: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.servers", kind, url, str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{kind} server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+
+
+def _compare(
+    url: str, paths: dict[str, str], *, rounds: int, seconds: float, concurrency: int
+) -> dict[str, dict[str, Result]]:
+    servers = {kind: _start(kind, url) for kind in ("ours", "bare")}
+    results: dict[str, dict[str, list[Result]]] = {name: {"ours": [], "bare": []} for name in paths}
+    try:
+        for name, path in paths.items():
+            for kind, (_, port) in servers.items():  # warm-up
+                asyncio.run(run("127.0.0.1", port, path, concurrency=concurrency, seconds=1.0))
+            for _ in range(rounds):
+                for kind, (_, port) in servers.items():
+                    results[name][kind].append(
+                        asyncio.run(run("127.0.0.1", port, path, concurrency=concurrency, seconds=seconds))
+                    )
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait(timeout=10)
+    return {
+        name: {kind: median_result(rs) for kind, rs in by_kind.items()} for name, by_kind in results.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of one measured round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per contender")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--out", type=Path, default=None, help="also write the report to this file")
+    args = parser.parse_args()
+
+    os.environ.setdefault("CLINICFLOW_LOG_LEVEL", "WARNING")
+    url = _prepare_database()
+    tenant = _seed(url, tenants=200, clinics_per_tenant=25)
+    paths = {
+        "GET /health/ready": "/health/ready",
+        "tenant-scoped read (25 clinics of 5,000)": f"/bench/tenants/{tenant}/clinics",
+    }
+    results = _compare(url, paths, rounds=args.rounds, seconds=args.seconds, concurrency=args.concurrency)
+
+    lines = [
+        "## Platform baseline: our stack vs bare Starlette, same query, same run",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"database: {'DATABASE_URL' if os.environ.get('DATABASE_URL') else 'embedded PostgreSQL'}; "
+        f"{args.concurrency} keep-alive connections, {args.rounds} alternating rounds of {args.seconds:.0f} s, median round.",
+        "",
+        "| endpoint | contender | req/s | p50 ms | p95 ms | p99 ms | errors |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    verdicts = []
+    for name, by_kind in results.items():
+        for kind in ("ours", "bare"):
+            r = by_kind[kind]
+            lines.append(
+                f"| {name} | {kind} | {r.rps:.0f} | {r.pct(50):.2f} | {r.pct(95):.2f} | {r.pct(99):.2f} | {r.errors} |"
+            )
+        if any(r.errors for r in by_kind.values()):
+            verdicts.append(f"- {name}: INVALID, a contender answered errors; no ratio reported")
+            continue
+        ratio = by_kind["ours"].rps / by_kind["bare"].rps
+        verdicts.append(
+            f"- {name}: ours / bare throughput = **{ratio:.2f}** "
+            f"(overhead {(1 - ratio) * 100:.0f}%; target: overhead ≤ 35%, i.e. ratio ≥ 0.65) — "
+            f"{'meets' if ratio >= 0.65 else 'MISSES'} the target"
+        )
+    report = "\n".join([*lines, "", *verdicts, ""])
+    print(report)
+    if args.out:
+        args.out.write_text(report)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""The two contenders, each served by uvicorn in its own process.
+
+- `ours`: the real Clinicflow app (middleware, error handling, unit of work,
+  tenant-scoped repository, Pydantic response schema), plus one bench-only
+  route that calls the real tenancy service (no authenticated clinics
+  endpoint exists until the identity issue lands).
+- `bare`: a plain Starlette app with a raw psycopg pool running the same SQL.
+"""
+
+# No `from __future__ import annotations` here: FastAPI must resolve the route
+# signature's annotations at import time.
+import sys
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, Depends, Request
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+from starlette.applications import Starlette
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from clinicflow.app import create_app
+from clinicflow.config import Environment, Settings
+from clinicflow.platform.db import Database
+from clinicflow.platform.db.url import libpq_url
+from clinicflow.platform.logging import configure_logging
+from clinicflow.platform.pagination import Page, PageParams, page_params
+from clinicflow.tenancy import service as tenancy
+from clinicflow.tenancy.schemas import ClinicRead
+
+TENANT_READ_SQL = (
+    "SELECT id, name, slug, timezone, address_line1, address_line2, city, region, postal_code, "
+    "country_code, phone, max_daily_appointments, max_concurrent_patients, created_at, updated_at "
+    "FROM clinics WHERE tenant_id = %s AND archived_at IS NULL ORDER BY id LIMIT 51"
+)
+
+
+def ours(url: str) -> Any:
+    router = APIRouter()
+
+    @router.get("/bench/tenants/{tenant_id}/clinics", response_model=Page[ClinicRead])
+    async def clinics(
+        tenant_id: uuid.UUID, request: Request, page: PageParams = Depends(page_params)
+    ) -> Page[ClinicRead]:
+        db: Database = request.app.state.db
+        async with db.transaction() as uow:
+            items, cursor = await tenancy.list_clinics(uow, tenant_id=tenant_id, page=page)
+        return Page[ClinicRead](items=[ClinicRead.model_validate(c) for c in items], next_cursor=cursor)
+
+    settings = Settings(CLINICFLOW_ENV=Environment.TEST, CLINICFLOW_LOG_LEVEL="WARNING").with_secrets()
+    database = Database(url, pool_size=10, max_overflow=0)
+    return create_app(settings=settings, database=database, extra_routers=[router])
+
+
+def bare(url: str) -> Any:
+    pool = AsyncConnectionPool(libpq_url(url), min_size=10, max_size=10, open=False)
+
+    async def ready(request: StarletteRequest) -> JSONResponse:
+        async with pool.connection() as conn:
+            row = await (await conn.execute("SELECT version_num FROM alembic_version")).fetchone()
+        return JSONResponse({"status": "ready", "schema_revision": row[0] if row else None})
+
+    async def clinics(request: StarletteRequest) -> JSONResponse:
+        async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(TENANT_READ_SQL, (request.path_params["tenant_id"],))
+            rows = await cur.fetchall()
+        items = [
+            {k: (str(v) if not isinstance(v, int | type(None)) else v) for k, v in r.items()}
+            for r in rows[:50]
+        ]
+        return JSONResponse({"items": items, "next_cursor": None})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        await pool.open()
+        yield
+        await pool.close()
+
+    return Starlette(
+        routes=[Route("/health/ready", ready), Route("/bench/tenants/{tenant_id}/clinics", clinics)],
+        lifespan=lifespan,
+    )
+
+
+if __name__ == "__main__":
+    kind, url, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    configure_logging(level="WARNING")  # as `clinicflow serve` does, at production verbosity
+    app = ours(url) if kind == "ours" else bare(url)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
