@@ -61,7 +61,8 @@ def _seed(url: str, *, tenants: int, clinics_per_tenant: int) -> uuid.UUID:
             tid = target if t == 0 else uuid7()
             cur.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, %s, %s)", (tid, f"T{t}", f"t{t}"))
             cur.executemany(
-                "INSERT INTO clinics (id, tenant_id, name, slug, timezone, city) VALUES (%s, %s, %s, %s, %s, %s)",
+                "INSERT INTO clinics (id, tenant_id, name, slug, timezone, city) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
                 [
                     (uuid7(), tid, f"Clinic {c}", f"c{c}", "Europe/Berlin", "Berlin")
                     for c in range(clinics_per_tenant)
@@ -95,7 +96,7 @@ def _compare(
     results: dict[str, dict[str, list[Result]]] = {name: {"ours": [], "bare": []} for name in paths}
     try:
         for name, path in paths.items():
-            for kind, (_, port) in servers.items():  # warm-up
+            for _, port in servers.values():  # warm-up
                 asyncio.run(run("127.0.0.1", port, path, concurrency=concurrency, seconds=1.0))
             for _ in range(rounds):
                 for kind, (_, port) in servers.items():
@@ -133,7 +134,8 @@ def main() -> None:
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"database: {'DATABASE_URL' if os.environ.get('DATABASE_URL') else 'embedded PostgreSQL'}; "
-        f"{args.concurrency} keep-alive connections, {args.rounds} alternating rounds of {args.seconds:.0f} s, median round.",
+        f"{args.concurrency} keep-alive connections, {args.rounds} alternating rounds "
+        f"of {args.seconds:.0f} s, median round.",
         "",
         "| endpoint | contender | req/s | p50 ms | p95 ms | p99 ms | errors |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -142,9 +144,8 @@ def main() -> None:
     for name, by_kind in results.items():
         for kind in ("ours", "bare"):
             r = by_kind[kind]
-            lines.append(
-                f"| {name} | {kind} | {r.rps:.0f} | {r.pct(50):.2f} | {r.pct(95):.2f} | {r.pct(99):.2f} | {r.errors} |"
-            )
+            figures = f"{r.rps:.0f} | {r.pct(50):.2f} | {r.pct(95):.2f} | {r.pct(99):.2f} | {r.errors}"
+            lines.append(f"| {name} | {kind} | {figures} |")
         if any(r.errors for r in by_kind.values()):
             verdicts.append(f"- {name}: INVALID, a contender answered errors; no ratio reported")
             continue
