@@ -28,22 +28,33 @@ def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def test_tenants_create_makes_a_tenant_admin_who_can_log_in(
-    database: Database, database_url: str
-) -> None:
-    result = run_cli(
+def create_tenant(
+    database_url: str,
+    *,
+    slug: str,
+    name: str = "Northside Health",
+    email: str = "admin@tenant.test",
+    password: str = "a-long-enough-secret",
+) -> subprocess.CompletedProcess[str]:
+    return run_cli(
         database_url,
         "tenants",
         "create",
         "--name",
-        "Northside Health",
+        name,
         "--slug",
-        "northside",
+        slug,
         "--admin-email",
-        "Boss@Northside.test",
+        email,
         "--admin-password",
-        "a-long-enough-secret",
+        password,
     )
+
+
+async def test_tenants_create_makes_a_tenant_admin_who_can_log_in(
+    database: Database, database_url: str
+) -> None:
+    result = create_tenant(database_url, slug="northside", email="Boss@Northside.test")
     assert result.returncode == 0, result.stderr
     assert "tenant northside created" in result.stdout
     async with database.engine.connect() as conn:
@@ -63,20 +74,8 @@ async def test_tenants_create_makes_a_tenant_admin_who_can_log_in(
 
 
 async def test_tenants_create_refuses_a_taken_slug(database: Database, database_url: str) -> None:
-    args = (
-        "tenants",
-        "create",
-        "--name",
-        "A",
-        "--slug",
-        "taken",
-        "--admin-email",
-        "a@a.test",
-        "--admin-password",
-        "a-long-enough-secret",
-    )
-    assert run_cli(database_url, *args).returncode == 0
-    again = run_cli(database_url, *args)
+    assert create_tenant(database_url, slug="taken").returncode == 0
+    again = create_tenant(database_url, slug="taken")
     assert again.returncode == 1
     assert "TENANT_SLUG_TAKEN" in again.stderr
     assert await count_rows(database, "tenants") == 1
@@ -85,38 +84,14 @@ async def test_tenants_create_refuses_a_taken_slug(database: Database, database_
 
 async def test_tenants_create_is_all_or_nothing(database: Database, database_url: str) -> None:
     """A weak admin password refuses the whole command: no tenant without its admin."""
-    result = run_cli(
-        database_url,
-        "tenants",
-        "create",
-        "--name",
-        "B",
-        "--slug",
-        "weak",
-        "--admin-email",
-        "b@b.test",
-        "--admin-password",
-        "short",
-    )
+    result = create_tenant(database_url, slug="weak", password="short")
     assert result.returncode == 1
     assert "password" in result.stderr
     assert await count_rows(database, "tenants") == 0
 
 
 async def test_tenants_create_rejects_a_bad_slug(database: Database, database_url: str) -> None:
-    result = run_cli(
-        database_url,
-        "tenants",
-        "create",
-        "--name",
-        "C",
-        "--slug",
-        "Not A Slug!",
-        "--admin-email",
-        "c@c.test",
-        "--admin-password",
-        "a-long-enough-secret",
-    )
+    result = create_tenant(database_url, slug="Not A Slug!")
     assert result.returncode == 1
     assert "slug" in result.stderr
     assert await count_rows(database, "tenants") == 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 import httpx
 
 from clinicflow.app import create_app
+from clinicflow.config import Settings
 from clinicflow.platform.db import Database
 from clinicflow.platform.migrations import head_revision
 from tests.conftest import recreate_database
@@ -20,12 +21,12 @@ async def test_ready_reports_the_head_revision(client: httpx.AsyncClient) -> Non
     assert response.json() == {"status": "ready", "schema_revision": head_revision()}
 
 
-async def test_ready_is_503_while_the_schema_is_behind(server_url: str, settings: object) -> None:
+async def test_ready_is_503_while_the_schema_is_behind(server_url: str, settings: Settings) -> None:
     # A database that exists but was never migrated: the app must not claim readiness.
     url = recreate_database(server_url, "clinicflow_test_unmigrated")
     database = Database(url, pool_size=1, max_overflow=0)
     try:
-        app = create_app(settings=settings, database=database)  # type: ignore[arg-type]
+        app = create_app(settings=settings, database=database)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             response = await client.get("/health/ready")
@@ -39,9 +40,9 @@ async def test_ready_is_503_while_the_schema_is_behind(server_url: str, settings
         await database.dispose()
 
 
-async def test_ready_is_503_when_the_database_is_unreachable(settings: object) -> None:
+async def test_ready_is_503_when_the_database_is_unreachable(settings: Settings) -> None:
     database = Database("postgresql+psycopg://nobody@127.0.0.1:1/none", pool_size=1, max_overflow=0)
-    app = create_app(settings=settings, database=database)  # type: ignore[arg-type]
+    app = create_app(settings=settings, database=database)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.get("/health/ready")
