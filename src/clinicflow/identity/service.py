@@ -34,9 +34,16 @@ async def create_user(
 ) -> User:
     """Create a user with the given roles (tenant-wide, or for one clinic).
 
+    Input is checked before any work (no hashing, no rows for refused input).
     The email is stored as given and is unique per tenant ignoring case
     (EmailTaken, 409). The password is hashed with argon2id off the event loop.
     """
+    granted = list(dict.fromkeys(roles))
+    if Role.SUPER_ADMIN in granted:
+        raise ValidationFailed(
+            "SUPER_ADMIN is a platform role, not a tenant role",
+            errors=[FieldProblem(field="roles", message="SUPER_ADMIN cannot be granted in a tenant")],
+        )
     if password is not None:
         check_password_strength(password)
     user = User(
@@ -47,9 +54,7 @@ async def create_user(
     )
     uow.session.add(user)
     await uow.flush()
-    for role in dict.fromkeys(roles):
-        if role is Role.SUPER_ADMIN:
-            raise ValidationFailed("SUPER_ADMIN is a platform role, not a tenant role")
+    for role in granted:
         uow.session.add(RoleGrant(tenant_id=tenant_id, user_id=user.id, role=role.value, clinic_id=clinic_id))
     await uow.flush()
     return user
