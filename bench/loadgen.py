@@ -7,7 +7,6 @@ the CPU; both sides of every comparison pay the same client cost.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from dataclasses import dataclass
 
@@ -26,12 +25,6 @@ class Result:
     def pct(self, p: float) -> float:
         data = sorted(self.latencies_ms)
         return data[min(len(data) - 1, int(len(data) * p / 100))]
-
-    def row(self) -> str:
-        return (
-            f"{self.rps:8.0f} req/s  p50 {self.pct(50):6.2f} ms  p95 {self.pct(95):6.2f} ms  "
-            f"p99 {self.pct(99):6.2f} ms  errors {self.errors}"
-        )
 
 
 async def _connection(
@@ -70,7 +63,4 @@ async def run(host: str, port: int, path: str, *, concurrency: int, seconds: flo
 
 def median_result(results: list[Result]) -> Result:
     """The run with the median throughput (rounds alternate between contenders)."""
-    return sorted(results, key=lambda r: r.rps)[len(results) // 2] if results else results[0]
-
-
-__all__ = ["Result", "median_result", "run", "statistics"]
+    return sorted(results, key=lambda r: r.rps)[len(results) // 2]

@@ -39,8 +39,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if database is not None:
-            app.state.db = database
+        if database is not None:  # the caller owns it; app.state.db is set below
             yield
             return
         db = Database(
