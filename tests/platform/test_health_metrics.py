@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import json
+import logging
+
 import httpx
+import pytest
 
 from clinicflow.app import create_app
 from clinicflow.config import Settings
 from clinicflow.platform.db import Database
+from clinicflow.platform.logging import configure_logging
 from clinicflow.platform.migrations import head_revision
 from tests.conftest import recreate_database
 
@@ -92,3 +97,37 @@ async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> N
     generated = await client.get("/health/live", headers={"X-Request-Id": "bad id with spaces\n"})
     assert generated.headers["x-request-id"] != "bad id with spaces\n"
     assert len(generated.headers["x-request-id"]) == 32
+
+
+async def test_log_lines_carry_the_request_id_and_filtered_levels_print_nothing(
+    client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(level="INFO", json=True)  # binds the handler to capsys's stderr
+    try:
+        await client.get("/health/live", headers={"X-Request-Id": "trace-log-1"})
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+        access = [line for line in lines if line.get("event") == "http.request"]
+        assert len(access) == 1
+        assert access[0]["request_id"] == "trace-log-1"
+        assert access[0]["route"] == "/health/live"
+        assert access[0]["status"] == 200
+
+        configure_logging(level="WARNING", json=True)
+        await client.get("/health/live", headers={"X-Request-Id": "trace-log-2"})
+        assert "trace-log-2" not in capsys.readouterr().err
+    finally:
+        logging.getLogger().handlers[:] = []
+        logging.getLogger().setLevel(logging.WARNING)
+
+
+async def test_metrics_report_both_database_pools(database: Database) -> None:
+    from prometheus_client import generate_latest
+
+    from clinicflow.platform.metrics import REGISTRY, track_pool
+
+    async with database.reading() as uow:
+        assert uow.read_only
+        track_pool(database.pool_status)
+        exposed = generate_latest(REGISTRY).decode()
+    assert 'clinicflow_db_pool_connections{pool="read",state="checked_out"} 1.0' in exposed
+    assert 'clinicflow_db_pool_connections{pool="write",state="checked_out"} 0.0' in exposed

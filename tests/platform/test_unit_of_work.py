@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import text
 
 from clinicflow.errors import NotFound
-from clinicflow.platform.db import Database, NestedUnitOfWorkError
+from clinicflow.platform.db import Database, NestedUnitOfWorkError, ReadOnlyUnitOfWorkError
 from clinicflow.tenancy import service as tenancy
+from clinicflow.tenancy.schemas import ClinicCreate
 from tests.conftest import count_rows
 from tests.factories import make_clinic, make_tenant
 
@@ -43,3 +44,38 @@ async def test_tenant_scoped_reads_never_see_another_tenant(database: Database) 
             await tenancy.get_clinic_or_raise(uow, tenant_id=mine.id, clinic_id=their_clinic.id)
         assert await tenancy.get_clinic(uow, tenant_id=theirs.id, clinic_id=their_clinic.id) is not None
         assert await tenancy.get_clinic(uow, tenant_id=mine.id, clinic_id=uuid.uuid4()) is None
+
+
+async def test_reading_sees_committed_rows_through_core_and_orm(database: Database) -> None:
+    tenant = await make_tenant(database)
+    clinic = await make_clinic(database, tenant_id=tenant.id)
+    async with database.reading() as uow:
+        assert uow.read_only
+        rows = (await uow.execute(text("SELECT id FROM clinics"))).scalars().all()
+        orm = await tenancy.get_clinic(uow, tenant_id=tenant.id, clinic_id=clinic.id)
+    assert rows == [clinic.id]
+    assert orm is not None
+    assert orm.id == clinic.id
+
+
+async def test_reading_refuses_writes_and_jobs_and_changes_nothing(database: Database) -> None:
+    from clinicflow.platform.jobs import defer
+    from tests.platform.test_jobs import record
+
+    tenant = await make_tenant(database)
+    with pytest.raises(ReadOnlyUnitOfWorkError):
+        async with database.reading() as uow:
+            await tenancy.create_clinic(
+                uow, tenant_id=tenant.id, data=ClinicCreate(name="Nope", slug="nope", timezone="UTC")
+            )
+    with pytest.raises(ReadOnlyUnitOfWorkError):
+        async with database.reading() as uow:
+            await defer(uow, record, value="never")
+    assert await count_rows(database, "clinics") == 0
+    assert await count_rows(database, "procrastinate_jobs") == 0
+
+
+async def test_reading_cannot_nest_in_a_transaction(database: Database) -> None:
+    with pytest.raises(NestedUnitOfWorkError):
+        async with database.transaction(), database.reading():
+            pass

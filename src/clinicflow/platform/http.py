@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextvars
+import logging
 import re
 import time
 import uuid
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -25,30 +24,34 @@ from clinicflow.errors import (
     ValidationFailed,
 )
 from clinicflow.platform.db.integrity import translate_db_error
-from clinicflow.platform.logging import get_logger
+from clinicflow.platform.logging import get_logger, request_id_var
 from clinicflow.platform.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 PROBLEM_JSON = "application/problem+json"
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "clinicflow_request_id", default=None
-)
 log = get_logger("clinicflow.http")
 
 
 class RequestContextMiddleware:
     """Outermost middleware (inside Starlette's error handler).
 
-    - takes a well-formed `X-Request-Id` or makes one, binds it to logs and echoes it;
+    - takes a well-formed `X-Request-Id` or makes one, exposes it to logs and echoes it;
     - refuses bodies over the limit with 413 before the app reads a byte of them;
     - records request count and latency by route template and status, and logs one line.
+
+    It runs on every request, so its per-request work is kept small (see
+    docs/benchmarks.md): metric children are cached per label set, the
+    request id reaches log lines through a context variable read only when a
+    line is rendered, and the access line is skipped when INFO is filtered.
     """
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self._metrics: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._stdlib_log = logging.getLogger("clinicflow.http")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,60 +60,70 @@ class RequestContextMiddleware:
         incoming = _header(scope, REQUEST_ID_HEADER)
         request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
-        structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
-        status_holder = {"status": 500}
+        status = 500
+        response_started = False
+        request_id_header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
-                headers = list(message.get("headers", []))
-                if not any(key.lower() == b"x-request-id" for key, _ in headers):
-                    headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        response_started = False
-
-        async def send_tracking(message: Message) -> None:
-            nonlocal response_started
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 response_started = True
-            await send_with_id(message)
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                if not any(key.lower() == b"x-request-id" for key, _ in headers):
+                    headers.append(request_id_header)
+                message = {**message, "headers": headers}
+            await send(message)
 
         try:
             body_receive = await self._limited_receive(scope, receive)
             if body_receive is None:
                 await _send_problem(
-                    send_tracking, PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes")
+                    send_with_id, PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes")
                 )
             else:
-                await self.app(scope, body_receive, send_tracking)
+                await self.app(scope, body_receive, send_with_id)
         except Exception:
             # Rendered here, inside the request's context, so the 500 carries the
             # request id and is counted and logged like any other response.
             log.exception("http.unhandled_exception")
             if response_started:
                 raise
-            await _send_problem(send_tracking, _internal_error())
+            await _send_problem(send_with_id, _internal_error())
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "<unmatched>"
             method = scope["method"]
-            status = status_holder["status"]
-            HTTP_REQUESTS.labels(method=method, route=template, status=str(status)).inc()
-            HTTP_LATENCY.labels(method=method, route=template).observe(elapsed)
-            log.info(
-                "http.request",
-                method=method,
-                path=scope["path"],
-                route=template,
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-            )
-            structlog.contextvars.unbind_contextvars("request_id")
+            counter, latency = self._metric_children(method, template, status)
+            counter.inc()
+            latency.observe(elapsed)
+            if self._stdlib_log.isEnabledFor(logging.INFO):
+                log.info(
+                    "http.request",
+                    method=method,
+                    path=scope["path"],
+                    route=template,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
             request_id_var.reset(token)
+
+    def _metric_children(self, method: str, template: str, status: int) -> tuple[Any, Any]:
+        """The labelled counter and histogram for this response, looked up once per label set.
+
+        The key space is bounded: route templates (not raw paths) by methods by statuses.
+        """
+        key = (method, template, status)
+        children = self._metrics.get(key)
+        if children is None:
+            children = (
+                HTTP_REQUESTS.labels(method=method, route=template, status=str(status)),
+                HTTP_LATENCY.labels(method=method, route=template),
+            )
+            self._metrics[key] = children
+        return children
 
     async def _limited_receive(self, scope: Scope, receive: Receive) -> Receive | None:
         """Read the body up front (bounded); None if it is over the limit."""

@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
+
+#: The current request's id; set by the HTTP middleware, read by every log line.
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "clinicflow_request_id", default=None
+)
+
+
+def add_request_id(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Stamp the request id on lines logged inside a request.
+
+    Read from a context variable at render time, so a request whose lines are
+    all filtered out pays nothing (no per-request structlog context binding).
+    """
+    request_id = request_id_var.get()
+    if request_id is not None:
+        event_dict.setdefault("request_id", request_id)
+    return event_dict
 
 
 def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
     """Route stdlib and structlog output through one JSON (or console) renderer."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_request_id,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

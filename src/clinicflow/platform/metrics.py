@@ -35,17 +35,18 @@ JOB_DURATION = Histogram(
 )
 DB_POOL = Gauge(
     "clinicflow_db_pool_connections",
-    "Database pool connections by state (size, checked_out, overflow).",
-    ["state"],
+    "Database pool connections by pool (write, read) and state (size, checked_out, overflow).",
+    ["pool", "state"],
     registry=REGISTRY,
 )
 
 
-def track_pool(status: Callable[[], dict[str, int]]) -> None:
-    """Report the pool's state on every scrape."""
+def track_pool(status: Callable[[], dict[str, dict[str, int]]]) -> None:
+    """Report the pools' state on every scrape."""
 
-    def reader(state: str) -> Callable[[], float]:
-        return lambda: float(status()[state])
+    def reader(pool: str, state: str) -> Callable[[], float]:
+        return lambda: float(status()[pool][state])
 
-    for state in ("size", "checked_out", "overflow"):
-        DB_POOL.labels(state=state).set_function(reader(state))
+    for pool in ("write", "read"):
+        for state in ("size", "checked_out", "overflow"):
+            DB_POOL.labels(pool=pool, state=state).set_function(reader(pool, state))

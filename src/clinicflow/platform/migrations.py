@@ -33,6 +33,7 @@ def upgrade_to_head(sqlalchemy_url: str) -> None:
 
 @lru_cache(maxsize=1)
 def head_revision() -> str:
+    """The code's head revision (parsed from the migration scripts once per process)."""
     script = ScriptDirectory.from_config(alembic_config("postgresql+psycopg://unused"))
     head = script.get_current_head()
     assert head is not None
@@ -42,8 +43,8 @@ def head_revision() -> str:
 async def current_revision(database: Database) -> str | None:
     """The revision the database is at, or None before the first migration."""
     try:
-        async with database.engine.connect() as conn:
-            result = await conn.execute(text("SELECT version_num FROM alembic_version"))
+        async with database.reading() as uow:
+            result = await uow.execute(text("SELECT version_num FROM alembic_version"))
             return result.scalar_one_or_none()
     except ProgrammingError:  # alembic_version does not exist yet
         return None

@@ -49,11 +49,11 @@ def decode_cursor(cursor: str) -> uuid.UUID:
         ) from exc
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> PageParams:
-    """FastAPI dependency for list endpoints."""
+    """FastAPI dependency for list endpoints (async: a sync one would cost a thread hop)."""
     return PageParams(limit=limit, after=decode_cursor(cursor) if cursor else None)
 
 

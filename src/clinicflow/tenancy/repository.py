@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Select, select
 
 from clinicflow.platform.db import TenantScopedRepository, UnitOfWork
@@ -29,9 +31,15 @@ class ClinicRepository(TenantScopedRepository[Clinic]):
     def live(self) -> Select[Clinic]:
         return self.select().where(Clinic.archived_at.is_(None))
 
+    def live_rows(self) -> Select[Any]:
+        return self.select_columns().where(Clinic.__table__.c.archived_at.is_(None))
+
 
 class LocationRepository(TenantScopedRepository[ClinicLocation]):
     model = ClinicLocation
 
     def live(self) -> Select[ClinicLocation]:
         return self.select().where(ClinicLocation.archived_at.is_(None))
+
+    def live_rows(self) -> Select[Any]:
+        return self.select_columns().where(ClinicLocation.__table__.c.archived_at.is_(None))

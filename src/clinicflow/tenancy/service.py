@@ -10,7 +10,7 @@ from clinicflow.platform.pagination import PageParams, page_of, paginate
 from clinicflow.tenancy import errors as _errors  # noqa: F401  (registers constraint errors)
 from clinicflow.tenancy.models import Clinic, ClinicLocation, Tenant
 from clinicflow.tenancy.repository import ClinicRepository, LocationRepository, TenantRepository
-from clinicflow.tenancy.schemas import ClinicCreate, LocationCreate, TenantCreate
+from clinicflow.tenancy.schemas import ClinicCreate, ClinicRead, LocationCreate, LocationRead, TenantCreate
 
 
 async def create_tenant(uow: UnitOfWork, *, data: TenantCreate) -> Tenant:
@@ -47,11 +47,11 @@ async def get_clinic_or_raise(uow: UnitOfWork, *, tenant_id: uuid.UUID, clinic_i
 
 async def list_clinics(
     uow: UnitOfWork, *, tenant_id: uuid.UUID, page: PageParams
-) -> tuple[list[Clinic], str | None]:
-    """Live clinics of the tenant, oldest first, keyset-paginated."""
-    repo = ClinicRepository(uow, tenant_id)
-    rows = (await uow.session.execute(paginate(repo.live(), Clinic.id, page))).scalars().all()
-    return page_of(rows, page)
+) -> tuple[list[ClinicRead], str | None]:
+    """Live clinics of the tenant, oldest first, keyset-paginated, as read models."""
+    stmt = paginate(ClinicRepository(uow, tenant_id).live_rows(), Clinic.id, page)
+    rows = (await uow.execute(stmt)).mappings().all()
+    return page_of([ClinicRead.model_validate(dict(row)) for row in rows], page)
 
 
 async def create_location(uow: UnitOfWork, *, tenant_id: uuid.UUID, data: LocationCreate) -> ClinicLocation:
@@ -70,10 +70,10 @@ async def create_location(uow: UnitOfWork, *, tenant_id: uuid.UUID, data: Locati
 
 async def list_locations(
     uow: UnitOfWork, *, tenant_id: uuid.UUID, clinic_id: uuid.UUID | None, page: PageParams
-) -> tuple[list[ClinicLocation], str | None]:
-    """Live locations of the tenant (optionally of one clinic), keyset-paginated."""
-    stmt = LocationRepository(uow, tenant_id).live()
+) -> tuple[list[LocationRead], str | None]:
+    """Live locations of the tenant (optionally of one clinic), keyset-paginated, as read models."""
+    stmt = LocationRepository(uow, tenant_id).live_rows()
     if clinic_id is not None:
         stmt = stmt.where(ClinicLocation.clinic_id == clinic_id)
-    rows = (await uow.session.execute(paginate(stmt, ClinicLocation.id, page))).scalars().all()
-    return page_of(rows, page)
+    rows = (await uow.execute(paginate(stmt, ClinicLocation.id, page))).mappings().all()
+    return page_of([LocationRead.model_validate(dict(row)) for row in rows], page)

@@ -1,7 +1,12 @@
 """Database access: base models, the unit of work and the tenant-scoped repository."""
 
 from clinicflow.platform.db.base import Base, IdMixin, TenantOwned, TimestampMixin
-from clinicflow.platform.db.database import Database, NestedUnitOfWorkError, UnitOfWork
+from clinicflow.platform.db.database import (
+    Database,
+    NestedUnitOfWorkError,
+    ReadOnlyUnitOfWorkError,
+    UnitOfWork,
+)
 from clinicflow.platform.db.repository import TenantScopedRepository
 
 __all__ = [
@@ -9,6 +14,7 @@ __all__ = [
     "Database",
     "IdMixin",
     "NestedUnitOfWorkError",
+    "ReadOnlyUnitOfWorkError",
     "TenantOwned",
     "TenantScopedRepository",
     "TimestampMixin",
