@@ -2,7 +2,7 @@
 
 Database: `DATABASE_URL`'s server when set, else the embedded server in
 `./var`. Each run creates a fresh database (per xdist worker), migrates it once
-with the real Alembic tree, and truncates every table before each test.
+with the real Alembic tree, and truncates every table but the append-only audit trail before each test.
 Truncation, not a rolled-back outer transaction: concurrency tests need many
 connections that really commit, and the job worker needs committed jobs.
 """
@@ -75,8 +75,15 @@ def database_url(server_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    # Generous rate limits: many tests log in from the same test address. The rate
+    # limit tests build apps with tight ones.
     return Settings(
-        CLINICFLOW_ENV=Environment.TEST, CLINICFLOW_VAR_DIR=tmp_path_factory.mktemp("var")
+        CLINICFLOW_ENV=Environment.TEST,
+        CLINICFLOW_VAR_DIR=tmp_path_factory.mktemp("var"),
+        CLINICFLOW_LOGIN_RATE_PER_ADDRESS="10000/minute",
+        CLINICFLOW_LOGIN_RATE_PER_ACCOUNT="1000/minute",
+        CLINICFLOW_OTP_RATE_PER_ADDRESS="10000/minute",
+        CLINICFLOW_OTP_RATE_PER_ACCOUNT="1000/minute",
     ).with_secrets()
 
 
@@ -97,7 +104,9 @@ async def _clean_tables(request: pytest.FixtureRequest) -> None:
     if "database" not in request.fixturenames:
         return
     db: Database = request.getfixturevalue("database")
-    tables = [t.name for t in metadata.sorted_tables] + list(JOB_TABLES)
+    # audit_events is append-only (a trigger refuses TRUNCATE); tests scope their
+    # audit assertions to the fresh tenant they create.
+    tables = [t.name for t in metadata.sorted_tables if t.name != "audit_events"] + list(JOB_TABLES)
     async with db.engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
@@ -110,8 +119,12 @@ async def make_client(database: Database, settings: Settings) -> AsyncIterator[C
     """Build an HTTP client over the real app, optionally with extra (test-only) routers."""
     clients: list[httpx.AsyncClient] = []
 
-    def factory(*routers: APIRouter) -> httpx.AsyncClient:
-        app = create_app(settings=settings, database=database, extra_routers=routers)
+    def factory(*routers: APIRouter, settings_override: Settings | None = None) -> httpx.AsyncClient:
+        # Each app counts rate limits in its own namespace (on a shared Redis, too).
+        app_settings = (settings_override or settings).model_copy(
+            update={"rate_limit_prefix": f"test-{uuid.uuid4().hex}"}
+        )
+        app = create_app(settings=app_settings, database=database, extra_routers=routers)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         client = httpx.AsyncClient(transport=transport, base_url="http://clinicflow.test")
         clients.append(client)

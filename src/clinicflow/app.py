@@ -6,11 +6,20 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
 
+from clinicflow.audit.routes import router as audit_router
 from clinicflow.config import Settings, get_settings
+from clinicflow.identity.access import WebContext
+from clinicflow.identity.auth import AuthConfig
+from clinicflow.identity.auth_routes import router as auth_router
+from clinicflow.identity.tokens import TokenKeys
+from clinicflow.identity.user_routes import router as users_router
+from clinicflow.messaging.routes import router as outbox_router
 from clinicflow.platform import runtime
+from clinicflow.platform.clock import SystemClock
 from clinicflow.platform.db import Database
 from clinicflow.platform.db.url import libpq_url, resolve_database_url
 from clinicflow.platform.health import router as health_router
@@ -18,6 +27,8 @@ from clinicflow.platform.http import RequestContextMiddleware, install_error_han
 from clinicflow.platform.jobs import close_jobs, open_jobs, run_worker
 from clinicflow.platform.logging import get_logger
 from clinicflow.platform.metrics import track_pool
+from clinicflow.platform.ratelimit import RateLimiter
+from clinicflow.tenancy.routes import router as tenancy_router
 
 log = get_logger(__name__)
 
@@ -36,6 +47,20 @@ def create_app(
     worker. With `database` (tests, benchmarks), the caller owns it.
     """
     settings = settings or get_settings()
+    if not settings.secret_key:
+        raise ValueError("settings need their secrets: use Settings(...).with_secrets()")
+    auth_config = AuthConfig(
+        keys=TokenKeys(settings.secret_key),
+        clock=SystemClock(),
+        access_ttl_seconds=settings.access_token_ttl_seconds,
+        session_ttl=timedelta(days=settings.session_ttl_days),
+        public_url=settings.public_url,
+    )
+    limiter = RateLimiter(redis_url=settings.redis_url, prefix=settings.rate_limit_prefix)
+
+    def install(app: FastAPI, db: Database) -> None:
+        app.state.db = db
+        app.state.web = WebContext(db=db, settings=settings, auth=auth_config, limiter=limiter)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -47,7 +72,7 @@ def create_app(
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
         )
-        app.state.db = db
+        install(app, db)
         runtime.set_database(db)
         track_pool(db.pool_status)
         jobs_pool = await open_jobs(libpq_url(db.url))
@@ -72,10 +97,12 @@ def create_app(
         lifespan=lifespan,
     )
     if database is not None:
-        app.state.db = database
+        install(app, database)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health_router)
+    for domain_router in (auth_router, users_router, tenancy_router, audit_router, outbox_router):
+        app.include_router(domain_router)
     for router in extra_routers:
         app.include_router(router)
     return app

@@ -49,6 +49,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, alias="CLINICFLOW_MAX_BODY_BYTES", gt=0)
     db_pool_size: int = Field(default=10, alias="CLINICFLOW_DB_POOL_SIZE", gt=0)
     db_max_overflow: int = Field(default=10, alias="CLINICFLOW_DB_MAX_OVERFLOW", ge=0)
+    public_url: str = Field(default="http://127.0.0.1:8000", alias="CLINICFLOW_PUBLIC_URL")
+    # Authentication
+    access_token_ttl_seconds: int = Field(default=900, alias="CLINICFLOW_ACCESS_TOKEN_TTL", gt=0)
+    session_ttl_days: int = Field(default=30, alias="CLINICFLOW_SESSION_TTL_DAYS", gt=0)
+    # Rate limits, in `limits` notation ("5/minute", "3 per 2 seconds"). Storage is
+    # memory unless REDIS_URL is set; the prefix namespaces keys on a shared Redis.
+    login_rate_per_account: str = Field(default="5/minute", alias="CLINICFLOW_LOGIN_RATE_PER_ACCOUNT")
+    login_rate_per_address: str = Field(default="30/minute", alias="CLINICFLOW_LOGIN_RATE_PER_ADDRESS")
+    otp_rate_per_account: str = Field(default="3/10 minutes", alias="CLINICFLOW_OTP_RATE_PER_ACCOUNT")
+    otp_rate_per_address: str = Field(default="20/10 minutes", alias="CLINICFLOW_OTP_RATE_PER_ADDRESS")
+    rate_limit_prefix: str = Field(default="clinicflow", alias="CLINICFLOW_RATE_LIMIT_PREFIX")
 
     @field_validator("database_url")
     @classmethod

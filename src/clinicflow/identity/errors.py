@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clinicflow.errors import Conflict
+from clinicflow.errors import Conflict, Forbidden, Unauthenticated, ValidationFailed
 from clinicflow.platform.db.integrity import register_constraint_error
 
 
@@ -12,3 +12,28 @@ class EmailTaken(Conflict):
 
 
 register_constraint_error("uq_users_tenant_id_email_ci", EmailTaken)
+
+
+class RefreshTokenReused(Unauthenticated):
+    code = "REFRESH_TOKEN_REUSED"
+    title = "This refresh token was already used; the session has been revoked"
+
+
+class ResetTokenInvalid(ValidationFailed):
+    code = "RESET_TOKEN_INVALID"
+    title = "The password reset link is invalid, used or expired"
+
+
+class LastTenantAdmin(Conflict):
+    code = "LAST_TENANT_ADMIN"
+    title = "The tenant's last active administrator cannot be removed"
+
+
+class GrantRefused(Forbidden):
+    """A role grant or change the caller may not make. Routes audit these refusals."""
+
+    code = "ROLE_GRANT_FORBIDDEN"
+    title = "You may not grant or change these roles"
+
+
+register_constraint_error("uq_platform_admins_email_ci", EmailTaken)

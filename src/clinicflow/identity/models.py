@@ -1,11 +1,23 @@
-"""Identity tables: users and their role grants."""
+"""Identity tables: users, profiles, role grants, platform admins, sessions and secrets."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, String, func, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clinicflow.identity.roles import Role
@@ -61,3 +73,139 @@ class RoleGrant(IdMixin, TimestampMixin, TenantOwned, Base):
     user_id: Mapped[uuid.UUID]
     role: Mapped[str] = mapped_column(String(32))
     clinic_id: Mapped[uuid.UUID | None]
+
+
+class PlatformAdmin(IdMixin, TimestampMixin, Base):
+    """A SUPER_ADMIN: a platform operator who belongs to no tenant and sees no tenant's data."""
+
+    __tablename__ = "platform_admins"
+    __table_args__ = (
+        Index("uq_platform_admins_email_ci", func.lower(text("email")), unique=True),
+        CheckConstraint("position('@' in email) > 1", name="email_shape"),
+    )
+
+    email: Mapped[str] = mapped_column(String(320))
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+
+
+class StaffProfile(IdMixin, TimestampMixin, TenantOwned, Base):
+    """What a staff member is beyond their roles. The clinics a doctor works at are
+    the clinics of their clinic-scoped role grants (one source of truth for access)."""
+
+    __tablename__ = "staff_profiles"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"],
+            ["users.tenant_id", "users.id"],
+            name="fk_staff_profiles_user_same_tenant",
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("tenant_id", "user_id"),
+    )
+
+    user_id: Mapped[uuid.UUID]
+    specialty: Mapped[str | None] = mapped_column(String(100))
+    license_number: Mapped[str | None] = mapped_column(String(64))
+
+
+class PatientProfile(IdMixin, TimestampMixin, TenantOwned, Base):
+    __tablename__ = "patient_profiles"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"],
+            ["users.tenant_id", "users.id"],
+            name="fk_patient_profiles_user_same_tenant",
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("tenant_id", "user_id"),
+    )
+
+    user_id: Mapped[uuid.UUID]
+    date_of_birth: Mapped[date | None]
+    phone: Mapped[str | None] = mapped_column(String(32))
+    preferred_language: Mapped[str | None] = mapped_column(String(16))
+    # Placeholder until messaging lands: channel opt-ins, quiet hours.
+    notification_preferences: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb")
+    )
+
+
+class AuthSession(IdMixin, Base):
+    """A login: the refresh tokens of one device. Revoking it kills its access tokens at once
+    (every authenticated request checks the session)."""
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"],
+            ["users.tenant_id", "users.id"],
+            name="fk_auth_sessions_user_same_tenant",
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["platform_admin_id"], ["platform_admins.id"], name="fk_auth_sessions_platform_admin"
+        ),
+        # Either a tenant user's session or a platform admin's, never both.
+        CheckConstraint(
+            "(tenant_id IS NOT NULL AND user_id IS NOT NULL AND platform_admin_id IS NULL)"
+            " OR (tenant_id IS NULL AND user_id IS NULL AND platform_admin_id IS NOT NULL)",
+            name="one_subject",
+        ),
+        Index("ix_auth_sessions_tenant_id_user_id", "tenant_id", "user_id"),
+        Index("ix_auth_sessions_platform_admin_id", "platform_admin_id"),
+    )
+
+    tenant_id: Mapped[uuid.UUID | None]
+    user_id: Mapped[uuid.UUID | None]
+    platform_admin_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_used_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(40))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+
+
+class RefreshToken(IdMixin, Base):
+    """One refresh token of a session, stored as a SHA-256 hash. Spent on use; a spent
+    token presented again means it was stolen: the whole session is revoked."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (Index("ix_refresh_tokens_session_id", "session_id"),)
+
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auth_sessions.id", ondelete="CASCADE"))
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    spent_at: Mapped[datetime | None]
+
+
+class OneTimeSecret(IdMixin, TenantOwned, Base):
+    """A hashed one-time secret: an OTP code or a password-reset token.
+
+    Single use (`consumed_at`), expiring, with a bounded number of attempts.
+    """
+
+    __tablename__ = "one_time_secrets"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"],
+            ["users.tenant_id", "users.id"],
+            name="fk_one_time_secrets_user_same_tenant",
+            ondelete="CASCADE",
+        ),
+        CheckConstraint("purpose IN ('otp', 'password_reset')", name="purpose_known"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        Index("ix_one_time_secrets_tenant_id_user_id_purpose", "tenant_id", "user_id", "purpose"),
+        Index("ix_one_time_secrets_secret_hash", "secret_hash"),
+    )
+
+    user_id: Mapped[uuid.UUID]
+    purpose: Mapped[str] = mapped_column(String(20))
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(server_default=text("0"))
+    consumed_at: Mapped[datetime | None]

@@ -23,8 +23,9 @@ from clinicflow.errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
+from clinicflow.platform.context import client_address_var, request_id_var
 from clinicflow.platform.db.integrity import translate_db_error
-from clinicflow.platform.logging import get_logger, request_id_var
+from clinicflow.platform.logging import get_logger
 from clinicflow.platform.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 PROBLEM_JSON = "application/problem+json"
@@ -60,6 +61,8 @@ class RequestContextMiddleware:
         incoming = _header(scope, REQUEST_ID_HEADER)
         request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        client = scope.get("client")
+        address_token = client_address_var.set(client[0] if client else None)
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -109,6 +112,7 @@ class RequestContextMiddleware:
                     duration_ms=round(elapsed * 1000, 2),
                 )
             request_id_var.reset(token)
+            client_address_var.reset(address_token)
 
     def _metric_children(self, method: str, template: str, status: int) -> tuple[Any, Any]:
         """The labelled counter and histogram for this response, looked up once per label set.

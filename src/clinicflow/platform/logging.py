@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import sys
 from collections.abc import MutableMapping
@@ -10,10 +9,7 @@ from typing import Any
 
 import structlog
 
-#: The current request's id; set by the HTTP middleware, read by every log line.
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "clinicflow_request_id", default=None
-)
+from clinicflow.platform.context import request_id_var
 
 
 def add_request_id(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from clinicflow.audit import service as audit
+from clinicflow.audit.service import SYSTEM, Actor
 from clinicflow.identity import service as identity
 from clinicflow.identity.roles import Role
 from clinicflow.platform.db import UnitOfWork
@@ -11,16 +13,32 @@ from clinicflow.tenancy.schemas import TenantCreate
 
 
 async def onboard_tenant(
-    uow: UnitOfWork, *, name: str, slug: str, admin_email: str, admin_password: str
+    uow: UnitOfWork,
+    *,
+    name: str,
+    slug: str,
+    admin_email: str,
+    admin_password: str,
+    admin_full_name: str = "Administrator",
+    actor: Actor = SYSTEM,
 ) -> Tenant:
-    """Create the tenant and a TENANT_ADMIN user in one transaction (all or nothing)."""
-    tenant = await tenancy.create_tenant(uow, data=TenantCreate(name=name, slug=slug))
-    await identity.create_user(
+    """Create the tenant and a TENANT_ADMIN user in one transaction (all or nothing), audited."""
+    tenant = await tenancy.create_tenant(uow, data=TenantCreate(name=name, slug=slug), actor=actor)
+    admin = await identity.create_user(
         uow,
         tenant_id=tenant.id,
         email=admin_email,
-        full_name="Administrator",
+        full_name=admin_full_name,
         password=admin_password,
         roles=[Role.TENANT_ADMIN],
+    )
+    await audit.record(
+        uow,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="user.created",
+        subject_type="user",
+        subject_id=admin.id,
+        after={"email": admin.email, "grants": ["TENANT_ADMIN@tenant"]},
     )
     return tenant

@@ -1,0 +1,60 @@
+"""`GET /api/v1/audit-events`: the tenant's trail, for administrators."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from clinicflow.audit import service as audit
+from clinicflow.audit.schemas import AuditEventRead, AuditFilters
+from clinicflow.errors import FieldProblem, Forbidden, ValidationFailed
+from clinicflow.identity.access import Requires, WebContext, web
+from clinicflow.identity.permissions import Permission
+from clinicflow.identity.principal import Principal
+from clinicflow.platform.openapi import problems
+from clinicflow.platform.pagination import Page, PageParams, page_params
+
+router = APIRouter(prefix="/api/v1", tags=["audit"])
+
+
+@router.get("/audit-events", response_model=Page[AuditEventRead], responses=problems(401, 403, 422))
+async def list_audit_events(
+    principal: Annotated[Principal, Depends(Requires(Permission.AUDIT_READ))],
+    ctx: Annotated[WebContext, Depends(web)],
+    page: Annotated[PageParams, Depends(page_params)],
+    actor_id: uuid.UUID | None = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    subject_type: Annotated[str | None, Query(max_length=40)] = None,
+    subject_id: uuid.UUID | None = None,
+    since: Annotated[datetime | None, Query(description="Inclusive, RFC 3339 with offset")] = None,
+    until: Annotated[datetime | None, Query(description="Exclusive, RFC 3339 with offset")] = None,
+) -> Page[AuditEventRead]:
+    """Audit events of your tenant, oldest first (tenant-wide `audit:read`)."""
+    assert principal.tenant_id is not None
+    if not principal.can(Permission.AUDIT_READ, clinic_id=None):
+        raise Forbidden("Reading the audit trail needs tenant-wide audit:read")
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise ValidationFailed(
+                "Instants need an offset", errors=[FieldProblem(field=name, message="add an offset, e.g. Z")]
+            )
+    if since is not None and until is not None and until <= since:
+        raise ValidationFailed(
+            "The range is empty", errors=[FieldProblem(field="until", message="must be after since")]
+        )
+    filters = AuditFilters(
+        actor_id=actor_id,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        since=since,
+        until=until,
+    )
+    async with ctx.db.reading() as uow:
+        items, cursor = await audit.list_events(
+            uow, tenant_id=principal.tenant_id, filters=filters, page=page
+        )
+    return Page[AuditEventRead](items=items, next_cursor=cursor)

@@ -1,0 +1,36 @@
+"""Audit API shapes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class AuditEventRead(BaseModel):
+    id: uuid.UUID
+    at: datetime
+    tenant_id: uuid.UUID | None
+    actor_type: str
+    actor_id: uuid.UUID | None
+    action: str
+    subject_type: str
+    subject_id: uuid.UUID | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    details: dict[str, Any]
+    request_id: str | None
+    client_address: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilters:
+    actor_id: uuid.UUID | None = None
+    action: str | None = None
+    subject_type: str | None = None
+    subject_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None

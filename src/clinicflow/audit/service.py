@@ -1,0 +1,113 @@
+"""Writing and reading the audit trail.
+
+`record` adds the event to the caller's unit of work: it commits with the
+change it describes, or not at all. Request id and client address come from
+the request context (empty in jobs and CLI commands).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum, StrEnum
+from typing import Any
+
+from sqlalchemy import select
+
+from clinicflow.audit.models import AuditEvent
+from clinicflow.audit.schemas import AuditEventRead, AuditFilters
+from clinicflow.platform.context import client_address_var, request_id_var
+from clinicflow.platform.db import UnitOfWork
+from clinicflow.platform.pagination import PageParams, page_of, paginate
+
+
+class ActorType(StrEnum):
+    USER = "user"
+    PLATFORM_ADMIN = "platform_admin"
+    SYSTEM = "system"
+    ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    type: ActorType
+    id: uuid.UUID | None = None
+
+
+ANONYMOUS = Actor(ActorType.ANONYMOUS)
+SYSTEM = Actor(ActorType.SYSTEM)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_jsonable(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    return value
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the fields whose value differs, as JSON-ready (before, after) dicts."""
+    keys = [k for k in after if before.get(k) != after[k]]
+    return ({k: _jsonable(before.get(k)) for k in keys}, {k: _jsonable(after[k]) for k in keys})
+
+
+async def record(
+    uow: UnitOfWork,
+    *,
+    tenant_id: uuid.UUID | None,
+    actor: Actor,
+    action: str,
+    subject_type: str,
+    subject_id: uuid.UUID | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append one audit event to the unit of work (committed with it, or not at all)."""
+    uow.session.add(
+        AuditEvent(
+            tenant_id=tenant_id,
+            actor_type=actor.type.value,
+            actor_id=actor.id,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            before=_jsonable(before) if before is not None else None,
+            after=_jsonable(after) if after is not None else None,
+            details=_jsonable(details or {}),
+            request_id=request_id_var.get(),
+            client_address=client_address_var.get(),
+        )
+    )
+
+
+async def list_events(
+    uow: UnitOfWork, *, tenant_id: uuid.UUID, filters: AuditFilters, page: PageParams
+) -> tuple[list[AuditEventRead], str | None]:
+    """The tenant's events, oldest first (UUIDv7 order), filtered, keyset-paginated."""
+    table = AuditEvent.__table__
+    stmt = select(*table.columns).where(table.c.tenant_id == tenant_id)
+    if filters.actor_id is not None:
+        stmt = stmt.where(table.c.actor_id == filters.actor_id)
+    if filters.action is not None:
+        stmt = stmt.where(table.c.action == filters.action)
+    if filters.subject_type is not None:
+        stmt = stmt.where(table.c.subject_type == filters.subject_type)
+    if filters.subject_id is not None:
+        stmt = stmt.where(table.c.subject_id == filters.subject_id)
+    if filters.since is not None:
+        stmt = stmt.where(table.c.at >= filters.since)
+    if filters.until is not None:
+        stmt = stmt.where(table.c.at < filters.until)
+    rows = (await uow.execute(paginate(stmt, AuditEvent.id, page))).mappings().all()
+    return page_of([AuditEventRead.model_validate(dict(row)) for row in rows], page)

@@ -1,0 +1,113 @@
+"""Route-level access control (the web edge of identity).
+
+Every API route declares what it needs, as a dependency:
+
+- `Depends(Requires(Permission.X, ...))`: a signed-in principal holding the
+  permissions (somewhere; resource checks narrow to a clinic after the fetch);
+- `Depends(SIGNED_IN)` / `Depends(TENANT_MEMBER)`: any signed-in principal
+  (a tenant member), for routes about the caller's own things;
+- `dependencies=[Depends(public)]`: no authentication, said out loud.
+
+A test walks every route and fails on one that declares none of these.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from clinicflow.config import Settings
+from clinicflow.errors import Forbidden, TenantMismatch, Unauthenticated
+from clinicflow.identity import auth
+from clinicflow.identity.auth import AuthConfig
+from clinicflow.identity.permissions import Permission
+from clinicflow.identity.principal import Principal
+from clinicflow.identity.tokens import verify_access_token
+from clinicflow.platform.db import Database
+from clinicflow.platform.ratelimit import RateLimiter
+
+_BEARER = {"WWW-Authenticate": "Bearer"}
+
+
+@dataclass(frozen=True)
+class WebContext:
+    """What routes need from the running app (set once by `create_app`)."""
+
+    db: Database
+    settings: Settings
+    auth: AuthConfig
+    limiter: RateLimiter
+
+
+def web(request: Request) -> WebContext:
+    ctx: WebContext = request.app.state.web
+    return ctx
+
+
+async def authenticate(request: Request) -> Principal:
+    """The request's principal: a valid access token of a live session of an active user.
+
+    Loaded once per request (cached on `request.state`).
+    """
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Send an access token: Authorization: Bearer <token>", headers=_BEARER)
+    ctx = web(request)
+    try:
+        claims = verify_access_token(ctx.auth.keys, token.strip())
+    except Unauthenticated as exc:
+        exc.headers.update(_BEARER)
+        raise
+    tenant_header = request.headers.get("x-tenant-id")
+    if tenant_header is not None:
+        try:
+            asked = uuid.UUID(tenant_header)
+        except ValueError:
+            asked = None
+        if asked is None or asked != claims.tenant_id:
+            raise TenantMismatch("X-Tenant-Id does not match the tenant of your token")
+    db = ctx.db
+    async with db.reading() as uow:
+        principal = await auth.load_principal(uow, ctx.auth, claims)
+    request.state.principal = principal
+    return principal
+
+
+class Requires:
+    """Dependency: a signed-in principal with all these permissions (403 otherwise)."""
+
+    def __init__(self, *permissions: Permission, tenant_member: bool = False) -> None:
+        self.permissions = permissions
+        self.tenant_member = tenant_member or bool(permissions)
+
+    def __repr__(self) -> str:
+        return f"Requires({', '.join(self.permissions) or 'signed in'})"
+
+    async def __call__(self, request: Request) -> Principal:
+        principal = await authenticate(request)
+        if self.tenant_member and principal.tenant_id is None and not _platform_only(self.permissions):
+            raise Forbidden("Platform administrators have no access to tenant data")
+        missing = [p.value for p in self.permissions if not principal.has(p)]
+        if missing:
+            raise Forbidden(f"You need the permission {', '.join(missing)}")
+        return principal
+
+
+def _platform_only(permissions: tuple[Permission, ...]) -> bool:
+    return bool(permissions) and all(p.value.startswith("tenants:") for p in permissions)
+
+
+#: Any signed-in principal (platform admins included): routes about the caller's own things.
+SIGNED_IN = Requires()
+#: Any signed-in member of a tenant; resource checks decide the rest (e.g. own records).
+TENANT_MEMBER = Requires(tenant_member=True)
+
+
+async def public() -> None:
+    """Marker dependency: this route needs no authentication."""

@@ -1,0 +1,91 @@
+"""The permission catalogue and which roles hold what: the one table to read for "who may do what".
+
+A permission is `resource:action`. Roles map to permissions as data below.
+A role grant may be tenant-wide or scoped to one clinic; a clinic-scoped
+grant gives its permissions for that clinic's resources only (see
+`identity.principal.Principal`).
+
+Role rank bounds delegation: nobody may grant a role ranked above their own
+(`can_grant`), and granting staff roles needs `roles:assign`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from clinicflow.identity.roles import Role
+
+
+class Permission(StrEnum):
+    # platform (SUPER_ADMIN only; no tenant data)
+    TENANTS_CREATE = "tenants:create"
+    TENANTS_READ = "tenants:read"
+    # tenancy
+    CLINICS_READ = "clinics:read"
+    CLINICS_CREATE = "clinics:create"
+    CLINICS_UPDATE = "clinics:update"
+    CLINICS_DELETE = "clinics:delete"
+    LOCATIONS_READ = "locations:read"
+    LOCATIONS_MANAGE = "locations:manage"
+    # people
+    USERS_READ = "users:read"
+    USERS_CREATE = "users:create"
+    USERS_UPDATE = "users:update"
+    USERS_DEACTIVATE = "users:deactivate"
+    ROLES_ASSIGN = "roles:assign"
+    # oversight
+    AUDIT_READ = "audit:read"
+    OUTBOX_READ = "outbox:read"
+
+
+P = Permission
+_SEE_CLINICS = frozenset({P.CLINICS_READ, P.LOCATIONS_READ})
+_CLINICAL = _SEE_CLINICS | {P.USERS_READ}
+
+# fmt: off
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.SUPER_ADMIN:     frozenset({P.TENANTS_CREATE, P.TENANTS_READ}),
+    Role.TENANT_ADMIN:    frozenset({
+        P.CLINICS_READ, P.CLINICS_CREATE, P.CLINICS_UPDATE, P.CLINICS_DELETE,
+        P.LOCATIONS_READ, P.LOCATIONS_MANAGE,
+        P.USERS_READ, P.USERS_CREATE, P.USERS_UPDATE, P.USERS_DEACTIVATE, P.ROLES_ASSIGN,
+        P.AUDIT_READ, P.OUTBOX_READ,
+    }),
+    Role.CLINIC_ADMIN:    frozenset({
+        P.CLINICS_READ, P.CLINICS_UPDATE, P.LOCATIONS_READ, P.LOCATIONS_MANAGE,
+        P.USERS_READ, P.USERS_CREATE, P.USERS_UPDATE, P.USERS_DEACTIVATE, P.ROLES_ASSIGN,
+    }),
+    Role.DOCTOR:          _CLINICAL,
+    Role.NURSE:           _CLINICAL,
+    Role.THERAPIST:       _CLINICAL,
+    Role.COUNSELOR:       _CLINICAL,
+    Role.RECEPTIONIST:    _CLINICAL | {P.USERS_CREATE},  # registers patients at the desk
+    Role.PHARMACIST:      _SEE_CLINICS,
+    Role.LAB_TECHNICIAN:  _SEE_CLINICS,
+    Role.FINANCE_BILLING: _SEE_CLINICS,
+    Role.SUPPORT_STAFF:   _SEE_CLINICS,
+    Role.PATIENT:         _SEE_CLINICS,  # to choose where to book; own records by ownership
+}
+
+#: Delegation bound: a role may be granted only by someone holding a role of at least its rank.
+ROLE_RANK: dict[Role, int] = {
+    Role.SUPER_ADMIN: 1000,
+    Role.TENANT_ADMIN: 100,
+    Role.CLINIC_ADMIN: 80,
+    Role.DOCTOR: 50, Role.NURSE: 50, Role.THERAPIST: 50, Role.COUNSELOR: 50,
+    Role.RECEPTIONIST: 50, Role.PHARMACIST: 50, Role.LAB_TECHNICIAN: 50,
+    Role.FINANCE_BILLING: 50, Role.SUPPORT_STAFF: 50,
+    Role.PATIENT: 10,
+}
+# fmt: on
+
+#: Roles that only make sense tenant-wide (never scoped to one clinic).
+TENANT_WIDE_ONLY = frozenset({Role.TENANT_ADMIN, Role.PATIENT})
+
+
+def permissions_of(roles: set[Role] | frozenset[Role]) -> frozenset[Permission]:
+    """The union of the roles' permissions."""
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS[role]
+    return frozenset(granted)

@@ -1,0 +1,1 @@
+"""Messaging. Until providers land, messages are recorded in an outbox table."""

@@ -1,0 +1,37 @@
+"""`GET /api/v1/notifications/outbox`: what would have been sent, until providers land."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from clinicflow.errors import Forbidden
+from clinicflow.identity.access import Requires, WebContext, web
+from clinicflow.identity.permissions import Permission
+from clinicflow.identity.principal import Principal
+from clinicflow.messaging import service as messaging
+from clinicflow.messaging.schemas import OutboxMessageRead
+from clinicflow.platform.openapi import problems
+from clinicflow.platform.pagination import Page, PageParams, page_params
+
+router = APIRouter(prefix="/api/v1/notifications", tags=["messaging"])
+
+
+@router.get("/outbox", response_model=Page[OutboxMessageRead], responses=problems(401, 403, 422))
+async def list_outbox(
+    principal: Annotated[Principal, Depends(Requires(Permission.OUTBOX_READ))],
+    ctx: Annotated[WebContext, Depends(web)],
+    page: Annotated[PageParams, Depends(page_params)],
+    user_id: uuid.UUID | None = None,
+) -> Page[OutboxMessageRead]:
+    """Recorded messages of your tenant, oldest first (tenant-wide `outbox:read`)."""
+    assert principal.tenant_id is not None
+    if not principal.can(Permission.OUTBOX_READ, clinic_id=None):
+        raise Forbidden("Reading the outbox needs tenant-wide outbox:read")
+    async with ctx.db.reading() as uow:
+        items, cursor = await messaging.list_outbox(
+            uow, tenant_id=principal.tenant_id, user_id=user_id, page=page
+        )
+    return Page[OutboxMessageRead](items=items, next_cursor=cursor)

@@ -1,0 +1,57 @@
+"""Messaging use cases. Callers own the unit of work; nothing here commits."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from clinicflow.messaging.models import OutboxMessage
+from clinicflow.messaging.schemas import Channel, OutboxMessageRead
+from clinicflow.messaging.tasks import send
+from clinicflow.platform.db import UnitOfWork
+from clinicflow.platform.ids import uuid7
+from clinicflow.platform.jobs import defer
+from clinicflow.platform.pagination import PageParams, page_of, paginate
+
+
+async def queue_message(
+    uow: UnitOfWork,
+    *,
+    tenant_id: uuid.UUID,
+    channel: Channel,
+    recipient: str,
+    template: str,
+    payload: dict[str, Any],
+    user_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Hand a message to delivery as a job in the caller's transaction; returns the message id.
+
+    Nothing is sent if the transaction rolls back.
+    """
+    message_id = uuid7()
+    await defer(
+        uow,
+        send,
+        message_id=str(message_id),
+        tenant_id=str(tenant_id),
+        channel=channel.value,
+        recipient=recipient,
+        template=template,
+        payload=payload,
+        user_id=str(user_id) if user_id else None,
+    )
+    return message_id
+
+
+async def list_outbox(
+    uow: UnitOfWork, *, tenant_id: uuid.UUID, user_id: uuid.UUID | None, page: PageParams
+) -> tuple[list[OutboxMessageRead], str | None]:
+    """The tenant's recorded messages, oldest first, optionally for one user."""
+    table = OutboxMessage.__table__
+    stmt = select(*table.columns).where(table.c.tenant_id == tenant_id)
+    if user_id is not None:
+        stmt = stmt.where(table.c.user_id == user_id)
+    rows = (await uow.execute(paginate(stmt, OutboxMessage.id, page))).mappings().all()
+    return page_of([OutboxMessageRead.model_validate(dict(row)) for row in rows], page)
