@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, literal_column, select, update
 
 from clinicflow.identity.models import (
     AuthSession,
@@ -79,7 +79,7 @@ class SessionRepository:
             .where(RefreshToken.token_hash == token_hash)
             .with_for_update(of=RefreshToken)
         )
-        row = (await self.session.execute(stmt)).tuples().first()
+        row = (await self.session.execute(stmt)).first()
         return (row[0], row[1]) if row else None
 
     def live_of_user(self, tenant_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> Select[Any]:
@@ -130,7 +130,10 @@ class SessionRepository:
             return (email, [("SUPER_ADMIN", None)]) if email is not None else None
         grants = (
             select(
-                func.coalesce(func.json_agg(func.json_build_array(RoleGrant.role, RoleGrant.clinic_id)), "[]")
+                func.coalesce(
+                    func.json_agg(func.json_build_array(RoleGrant.role, RoleGrant.clinic_id)),
+                    literal_column("'[]'::json"),
+                )
             )
             .where(RoleGrant.tenant_id == tenant_id, RoleGrant.user_id == subject_id)
             .scalar_subquery()
