@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from clinicflow.config import Settings
 from clinicflow.identity.roles import Role
-from clinicflow.identity.tokens import AUDIENCE, ISSUER, TokenKeys, issue_access_token
+from clinicflow.identity.tokens import TokenKeys, issue_access_token
 from clinicflow.platform.db import Database
 from clinicflow.platform.jobs import run_worker
 from clinicflow.tenancy.models import Tenant

@@ -378,10 +378,12 @@ async def deactivate_user(uow: UnitOfWork, principal: Principal, *, user_id: uui
     await _require_over(uow, principal, user, Permission.USERS_DEACTIVATE)
     if not user.is_active:
         return
+    repo = UserRepository(uow, tenant_id)
+    was_admin = any(g.role == Role.TENANT_ADMIN.value for g in await repo.grants_of(user.id))
     user.is_active = False
     user.deactivated_at = datetime.now(UTC)
     await uow.flush()
-    if await UserRepository(uow, tenant_id).active_tenant_admins() == 0:
+    if was_admin and await repo.active_tenant_admins() == 0:
         raise LastTenantAdmin()
     ended = await SessionRepository(uow).revoke_all_of_user(
         tenant_id, user.id, reason="user_deactivated", now=user.deactivated_at
@@ -426,7 +428,8 @@ async def set_roles(
     for role, clinic_id in wanted_keys - current_keys:
         uow.session.add(RoleGrant(tenant_id=tenant_id, user_id=user.id, role=role, clinic_id=clinic_id))
     await uow.flush()
-    if await repo.active_tenant_admins() == 0:
+    removes_admin = (Role.TENANT_ADMIN.value, None) in current_keys - wanted_keys
+    if removes_admin and await repo.active_tenant_admins() == 0:
         raise LastTenantAdmin()
     if wanted_keys != current_keys:
         await audit.record(
