@@ -429,7 +429,8 @@ async def test_otp_allows_five_attempts_then_dies_and_expires(
     async with database.transaction() as uow:
         await uow.session.execute(
             text(
-                "UPDATE one_time_secrets SET expires_at = now() - interval '1 second' WHERE consumed_at IS NULL"
+                "UPDATE one_time_secrets SET expires_at = now() - interval '1 second' "
+                "WHERE consumed_at IS NULL"
             )
         )
     expired = await client.post("/api/v1/auth/verify-otp", json={**target, "code": fresh})
