@@ -1,0 +1,97 @@
+"""Every route declares who may call it; the OpenAPI document declares every error."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from clinicflow.app import create_app
+from clinicflow.config import Environment, Settings
+from clinicflow.identity.access import Requires, public
+from clinicflow.platform.db import Database
+
+#: Operational endpoints outside the API, public by design (load balancers, Prometheus).
+OPERATIONAL = {"/health/live", "/health/ready", "/metrics"}
+
+
+def _app(*routers: APIRouter) -> FastAPI:
+    settings = Settings(CLINICFLOW_ENV=Environment.TEST, CLINICFLOW_SECRET_KEY="k" * 40)
+    return create_app(
+        settings=settings, database=Database("postgresql+psycopg://unused/x"), extra_routers=routers
+    )
+
+
+def _declaration(dependant: Dependant) -> str | None:
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, Requires):
+            return repr(dependency.call)
+        if dependency.call is public:
+            return "public"
+        found = _declaration(dependency)
+        if found:
+            return found
+    return None
+
+
+def api_routes(app: FastAPI) -> list[tuple[str, set[str], Dependant]]:
+    """(path, methods, dependant) of every API route, through included routers.
+
+    FastAPI 0.16x keeps included routers as wrappers in `app.routes`;
+    `iter_route_contexts` flattens them. The effective dependant includes
+    dependencies added at include time.
+    """
+    found = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        effective = getattr(context, "_route_context", None)
+        dependant = getattr(effective, "dependant", None) or route.dependant
+        found.append((context.path or route.path, set(route.methods), dependant))
+    return found
+
+
+def _undeclared(app: FastAPI) -> list[str]:
+    return [
+        f"{sorted(methods)} {path}"
+        for path, methods, dependant in api_routes(app)
+        if path not in OPERATIONAL and _declaration(dependant) is None
+    ]
+
+
+def test_the_walk_sees_every_api_route() -> None:
+    paths = {path for path, _, _ in api_routes(_app())}
+    assert {"/api/v1/auth/login", "/api/v1/users/{user_id}/roles", "/api/v1/clinics/{clinic_id}"} <= paths
+    assert len(paths) >= 25
+
+
+def test_every_route_declares_a_permission_or_is_marked_public() -> None:
+    assert _undeclared(_app()) == []
+
+
+def test_the_route_walk_catches_an_undeclared_route() -> None:
+    careless = APIRouter()
+
+    @careless.get("/api/v1/oops")
+    async def oops() -> dict[str, str]:
+        return {"open": "door"}
+
+    assert _undeclared(_app(careless)) == ["['GET'] /api/v1/oops"]
+
+
+def test_every_protected_route_documents_401_and_every_route_with_input_422() -> None:
+    app = _app()
+    schema = app.openapi()
+    missing = []
+    for path, methods, dependant in api_routes(app):
+        if path in OPERATIONAL:
+            continue
+        for method in methods:
+            operation = schema["paths"][path][method.lower()]
+            responses = operation["responses"]
+            if _declaration(dependant) != "public" and "401" not in responses:
+                missing.append(f"{method} {path}: 401")
+            if ("requestBody" in operation or operation.get("parameters")) and "422" not in responses:
+                missing.append(f"{method} {path}: 422")
+    assert missing == []
