@@ -6,12 +6,14 @@ import os
 import subprocess
 import sys
 
+import httpx
 import pytest
 from sqlalchemy import text
 
 from clinicflow.identity.passwords import verify_password_sync
 from clinicflow.platform.db import Database
 from tests.conftest import count_rows
+from tests.factories import bearer, login
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +54,7 @@ def create_tenant(
 
 
 async def test_tenants_create_makes_a_tenant_admin_who_can_log_in(
-    database: Database, database_url: str
+    database: Database, database_url: str, client: httpx.AsyncClient
 ) -> None:
     result = create_tenant(database_url, slug="northside", email="Boss@Northside.test")
     assert result.returncode == 0, result.stderr
@@ -71,6 +73,11 @@ async def test_tenants_create_makes_a_tenant_admin_who_can_log_in(
     assert row.password_hash.startswith("$argon2id$")
     assert verify_password_sync(row.password_hash, "a-long-enough-secret")
     assert not verify_password_sync(row.password_hash, "wrong-password-here")
+    tokens = await login(
+        client, tenant="northside", email="boss@northside.test", password="a-long-enough-secret"
+    )
+    me = await client.get("/api/v1/users/me", headers=bearer(tokens))
+    assert me.json()["roles"] == ["TENANT_ADMIN"]
 
 
 async def test_tenants_create_refuses_a_taken_slug(database: Database, database_url: str) -> None:

@@ -153,6 +153,7 @@ async def update_clinic(
     old, new = audit.changed_fields(before, after)
     if new:
         await uow.flush()
+        await uow.session.refresh(clinic, ["updated_at"])  # set by the database on update
         await audit.record(
             uow,
             tenant_id=tenant_id,

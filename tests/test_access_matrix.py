@@ -1,0 +1,345 @@
+"""The access matrix: every API route x every role x (own tenant, other tenant, anonymous).
+
+Read the MATRIX table below: one row per route, the expected status for each
+role in the caller's own tenant, what the same caller gets when the request
+targets another tenant, and what an anonymous caller gets.
+
+- Roles are granted tenant-wide here (clinic scoping has its own tests).
+- "Other tenant" means: path ids (and body references) point at tenant B's
+  objects; routes without ids send `X-Tenant-Id` of tenant B instead.
+- Statuses: 2xx allowed, 401 anonymous, 403 not allowed, 404 not visible,
+  422 past access control but refused as input (e.g. a body naming another
+  tenant's clinic, a wrong current password).
+
+A test also checks that the table covers every route of the app, so a new
+route cannot skip the matrix.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from clinicflow.identity import service as identity
+from clinicflow.identity.roles import Role
+from clinicflow.platform.db import Database
+from clinicflow.tenancy.models import Tenant
+from tests.architecture.test_routes import OPERATIONAL, _app, api_routes
+from tests.conftest import ClientFactory
+from tests.factories import PASSWORD, bearer, login, make_clinic, make_tenant, make_user
+
+R = Role
+ALL_TENANT = frozenset(r for r in Role if r is not Role.SUPER_ADMIN)
+ADMINS = frozenset({R.TENANT_ADMIN, R.CLINIC_ADMIN})
+READERS = frozenset(
+    {R.TENANT_ADMIN, R.CLINIC_ADMIN, R.DOCTOR, R.NURSE, R.THERAPIST, R.COUNSELOR, R.RECEPTIONIST}
+)
+CREATORS = frozenset({R.TENANT_ADMIN, R.CLINIC_ADMIN, R.RECEPTIONIST})
+
+
+def row(
+    ok: frozenset[Role] | set[Role],
+    status: int,
+    *,
+    denied: int = 403,
+    super_admin: int = 403,
+    denied_overrides: dict[Role, int] | None = None,
+) -> dict[Role, int]:
+    """Expected status per role: `status` for `ok`, `denied` for the other tenant roles."""
+    expected = {role: status if role in ok else denied for role in ALL_TENANT}
+    expected.update(denied_overrides or {})
+    expected[R.SUPER_ADMIN] = status if R.SUPER_ADMIN in ok else super_admin
+    return expected
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str  # placeholders: {patient} {nurse} {clinic} {location} {session}
+    own: dict[Role, int]
+    other: dict[Role, int]
+    anonymous: int = 401
+    body: Callable[[dict[str, str]], dict[str, Any]] | None = None
+    fresh_token: bool = False  # the call ends the caller's session
+    other_via_body: bool = False  # "other tenant" = the body names tenant B's object
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def _grant_doctor(t: dict[str, str]) -> dict[str, Any]:
+    return {"grants": [{"role": "DOCTOR"}]}
+
+
+def _new_patient(t: dict[str, str]) -> dict[str, Any]:
+    return {
+        "email": f"p-{uuid.uuid4().hex[:8]}@example.test",
+        "full_name": "P",
+        "grants": [{"role": "PATIENT"}],
+    }
+
+
+def _clinic(t: dict[str, str]) -> dict[str, Any]:
+    return {"name": "Matrix Clinic", "slug": f"m-{uuid.uuid4().hex[:8]}", "timezone": "Europe/Paris"}
+
+
+def _location(t: dict[str, str]) -> dict[str, Any]:
+    return {"clinic_id": t["clinic"], "name": "Desk", "kind": "checkin_desk"}
+
+
+def _tenant(t: dict[str, str]) -> dict[str, Any]:
+    return {
+        "name": "New Org",
+        "slug": f"org-{uuid.uuid4().hex[:8]}",
+        "admin_email": "root@new.example",
+        "admin_password": "a-long-enough-password",
+    }
+
+
+def _wrong_password(t: dict[str, str]) -> dict[str, Any]:
+    return {"current_password": "not-the-password", "new_password": "another-long-one"}
+
+
+def everyone(status: int) -> dict[Role, int]:
+    """The same answer for every role (public routes)."""
+    return {role: status for role in Role}
+
+
+def everyone_but_platform(status: int) -> dict[Role, int]:
+    """`status` for every tenant role; 403 for SUPER_ADMIN (no tenant data)."""
+    return row(set(), status, denied=status)
+
+
+# What a role that may read users but not change them gets on a visible user, etc.
+VISIBLE_NOT_ALLOWED = {role: 403 for role in READERS - ADMINS}
+EVERYONE = ALL_TENANT | {R.SUPER_ADMIN}
+
+# fmt: off
+MATRIX: list[Case] = [
+    # --- the caller's own things
+    Case("GET", "/api/v1/users/me", own=row(EVERYONE, 200), other=row(set(), 200)),
+    Case("GET", "/api/v1/auth/sessions", own=row(EVERYONE, 200), other=row(set(), 200)),
+    Case("POST", "/api/v1/auth/logout", own=row(EVERYONE, 204), other=row(set(), 204), fresh_token=True),
+    Case("DELETE", "/api/v1/auth/sessions/{session}",  # someone else's session: never visible
+         own=everyone(404), other=everyone(404)),
+    Case("POST", "/api/v1/auth/change-password", body=_wrong_password,
+         own=row(ALL_TENANT, 422), other=row(set(), 422)),
+    # --- users
+    Case("GET", "/api/v1/users", own=row(READERS, 200), other=row(set(), 200)),
+    Case("POST", "/api/v1/users", body=_new_patient, own=row(CREATORS, 201), other=row(set(), 201)),
+    Case("GET", "/api/v1/users/{patient}",
+         own=row(READERS, 200, denied=404), other=everyone_but_platform(404)),
+    Case("PATCH", "/api/v1/users/{patient}", body=lambda t: {"full_name": "Renamed"},
+         own=row(ADMINS, 200, denied=404, denied_overrides=VISIBLE_NOT_ALLOWED),
+         other=everyone_but_platform(404)),
+    Case("DELETE", "/api/v1/users/{nurse}", own=row(ADMINS, 204),
+         other=row(set(), 204, denied_overrides={r: 404 for r in ADMINS})),
+    Case("PUT", "/api/v1/users/{nurse}/roles", body=_grant_doctor, own=row(ADMINS, 200),
+         other=row(set(), 200, denied_overrides={r: 404 for r in ADMINS})),
+    # --- tenants (platform)
+    Case("POST", "/api/v1/tenants", body=_tenant, own=row({R.SUPER_ADMIN}, 201), other=row(set(), 201)),
+    Case("GET", "/api/v1/tenants", own=row({R.SUPER_ADMIN}, 200), other=row(set(), 200)),
+    # --- clinics
+    Case("GET", "/api/v1/clinics", own=row(ALL_TENANT, 200), other=row(set(), 200)),
+    Case("POST", "/api/v1/clinics", body=_clinic, own=row({R.TENANT_ADMIN}, 201), other=row(set(), 201)),
+    Case("GET", "/api/v1/clinics/{clinic}", own=row(ALL_TENANT, 200), other=everyone_but_platform(404)),
+    Case("PUT", "/api/v1/clinics/{clinic}", body=_clinic, own=row(ADMINS, 200),
+         other=row(set(), 200, denied_overrides={r: 404 for r in ADMINS})),
+    Case("DELETE", "/api/v1/clinics/{clinic}", own=row({R.TENANT_ADMIN}, 204),
+         other=row(set(), 204, denied_overrides={R.TENANT_ADMIN: 404})),
+    # --- clinic locations
+    Case("GET", "/api/v1/clinic-locations", own=row(ALL_TENANT, 200), other=row(set(), 200)),
+    Case("POST", "/api/v1/clinic-locations", body=_location, own=row(ADMINS, 201), other_via_body=True,
+         other=row(set(), 201, denied_overrides={r: 422 for r in ADMINS})),  # names B's clinic
+    Case("GET", "/api/v1/clinic-locations/{location}", own=row(ALL_TENANT, 200),
+         other=everyone_but_platform(404)),
+    Case("PUT", "/api/v1/clinic-locations/{location}", body=_location, own=row(ADMINS, 200),
+         other=row(set(), 200, denied_overrides={r: 404 for r in ADMINS})),
+    Case("DELETE", "/api/v1/clinic-locations/{location}", own=row(ADMINS, 204),
+         other=row(set(), 204, denied_overrides={r: 404 for r in ADMINS})),
+    # --- oversight
+    Case("GET", "/api/v1/audit-events", own=row({R.TENANT_ADMIN}, 200), other=row(set(), 200)),
+    Case("GET", "/api/v1/notifications/outbox", own=row({R.TENANT_ADMIN}, 200), other=row(set(), 200)),
+    # --- public routes: same answer for everyone, signed in or not
+    Case("POST", "/api/v1/auth/request-otp", anonymous=202,
+         body=lambda t: {"tenant": t["slug"], "email": "nobody@example.test"},
+         own=everyone(202), other=everyone(202)),
+    Case("POST", "/api/v1/auth/forgot-password", anonymous=202,
+         body=lambda t: {"tenant": t["slug"], "email": "nobody@example.test"},
+         own=everyone(202), other=everyone(202)),
+    Case("POST", "/api/v1/auth/verify-otp", anonymous=401,
+         body=lambda t: {"tenant": t["slug"], "email": "nobody@example.test", "code": "123456"},
+         own=everyone(401), other=everyone(401)),
+    Case("POST", "/api/v1/auth/reset-password", anonymous=422,
+         body=lambda t: {"token": "x" * 43, "new_password": "a-long-password"},
+         own=everyone(422), other=everyone(422)),
+    Case("POST", "/api/v1/auth/refresh", anonymous=401, body=lambda t: {"refresh_token": "y" * 43},
+         own=everyone(401), other=everyone(401)),
+    Case("POST", "/api/v1/auth/login", anonymous=401,
+         body=lambda t: {"tenant": t["slug"], "email": "nobody@example.test", "password": "wrong-password"},
+         own=everyone(401), other=everyone(401)),
+    Case("POST", "/api/v1/auth/register", anonymous=201,
+         body=lambda t: {"tenant": t["slug"], "email": f"r-{uuid.uuid4().hex[:8]}@example.test",
+                         "password": "a-long-password", "full_name": "R"},
+         own=everyone(201), other=everyone(201)),
+]
+# fmt: on
+
+
+def test_the_matrix_covers_every_route() -> None:
+    placeholder = {
+        "{user_id}": "{x}",
+        "{clinic_id}": "{x}",
+        "{location_id}": "{x}",
+        "{session_id}": "{x}",
+    }
+
+    def normalise(path: str) -> str:
+        for name in ("{patient}", "{nurse}", "{clinic}", "{location}", "{session}", *placeholder):
+            path = path.replace(name, "{x}")
+        return path
+
+    routes = {
+        (method, normalise(path))
+        for path, methods, _ in api_routes(_app())
+        if path not in OPERATIONAL
+        for method in methods
+    }
+    covered = {(case.method, normalise(case.path)) for case in MATRIX}
+    assert routes - covered == set(), "routes missing from the access matrix"
+    assert covered - routes == set(), "matrix rows for routes that do not exist"
+
+
+@dataclass
+class World:
+    own: Tenant
+    other: Tenant
+    tokens: dict[Role, str]
+
+
+async def _targets(database: Database, tenant: Tenant, client: httpx.AsyncClient) -> dict[str, str]:
+    """Fresh objects for one cell to act on (mutations must not see each other's leftovers)."""
+    clinic = await make_clinic(database, tenant_id=tenant.id)
+    async with database.transaction() as uow:
+        patient = await identity.create_user(
+            uow,
+            tenant_id=tenant.id,
+            email=f"tp-{uuid.uuid4().hex[:8]}@example.test",
+            full_name="Target Patient",
+            password=None,
+            roles=[Role.PATIENT],
+        )
+        nurse = await identity.create_user(
+            uow,
+            tenant_id=tenant.id,
+            email=f"tn-{uuid.uuid4().hex[:8]}@example.test",
+            full_name="Target Nurse",
+            password=None,
+            roles=[Role.NURSE],
+        )
+        from clinicflow.tenancy import service as tenancy
+        from clinicflow.tenancy.schemas import LocationCreate
+
+        location = await tenancy.create_location(
+            uow, tenant_id=tenant.id, data=LocationCreate(clinic_id=clinic.id, name="Room 1")
+        )
+    return {
+        "patient": str(patient.id),
+        "nurse": str(nurse.id),
+        "clinic": str(clinic.id),
+        "location": str(location.id),
+        "slug": tenant.slug,
+        "tenant_id": str(tenant.id),
+    }
+
+
+async def _someone_elses_session(database: Database, client: httpx.AsyncClient, tenant: Tenant) -> str:
+    user = await make_user(database, tenant_id=tenant.id)
+    tokens = await login(client, tenant=tenant.slug, email=user.email)
+    sessions = await client.get("/api/v1/auth/sessions", headers=bearer(tokens))
+    return str(sessions.json()[0]["id"])
+
+
+async def _login_as(
+    database: Database, client: httpx.AsyncClient, tenant: Tenant, role: Role, emails: dict[Role, str]
+) -> str:
+    if role is Role.SUPER_ADMIN:
+        tokens = await login(client, tenant=None, email=emails[role])
+    else:
+        tokens = await login(client, tenant=tenant.slug, email=emails[role])
+    return str(tokens["access_token"])
+
+
+async def _call(
+    client: httpx.AsyncClient, case: Case, targets: dict[str, str], headers: dict[str, str]
+) -> httpx.Response:
+    path = case.path.format(**targets)
+    body = case.body(targets) if case.body else None
+    return await client.request(case.method, path, json=body, headers=headers, params=case.params)
+
+
+@pytest.fixture
+async def world(
+    database: Database, make_client: ClientFactory
+) -> tuple[httpx.AsyncClient, World, dict[Role, str]]:
+    client = make_client()
+    own = await make_tenant(database)
+    other = await make_tenant(database)
+    emails: dict[Role, str] = {}
+    for role in ALL_TENANT:
+        user = await make_user(database, tenant_id=own.id, roles=(role,))
+        emails[role] = user.email
+    async with database.transaction() as uow:
+        emails[Role.SUPER_ADMIN] = f"ops-{uuid.uuid4().hex[:6]}@platform.example"
+        await identity.create_platform_admin(
+            uow, email=emails[Role.SUPER_ADMIN], full_name="Ops", password=PASSWORD
+        )
+    tokens = {role: await _login_as(database, client, own, role, emails) for role in Role}
+    world = World(own=own, other=other, tokens=tokens)
+    return client, world, emails
+
+
+@pytest.mark.parametrize("case", MATRIX, ids=lambda c: f"{c.method} {c.path}")
+async def test_access_matrix(
+    case: Case, database: Database, world: tuple[httpx.AsyncClient, World, dict[Role, str]]
+) -> None:
+    client, w, emails = world
+    shared_own = await _targets(database, w.own, client)
+    shared_other = await _targets(database, w.other, client)
+    session_own = await _someone_elses_session(database, client, w.own)
+    session_other = await _someone_elses_session(database, client, w.other)
+    mutating = case.method != "GET"
+    mismatches: list[str] = []
+
+    for context in ("own", "other"):
+        for role in Role:
+            tenant = w.own if context == "own" else w.other
+            targets = (
+                await _targets(database, tenant, client)
+                if mutating
+                else (shared_own if context == "own" else shared_other)
+            )
+            targets = {**targets, "session": session_own if context == "own" else session_other}
+            if context == "other":
+                # Body references (a location's clinic) point at tenant B too; the slug of
+                # public routes stays the caller's tenant.
+                targets["slug"] = w.own.slug
+            token = (
+                await _login_as(database, client, w.own, role, emails) if case.fresh_token else w.tokens[role]
+            )
+            headers = bearer(token)
+            if context == "other" and "{" not in case.path and not case.other_via_body:
+                headers["X-Tenant-Id"] = str(w.other.id)
+            expected = (case.own if context == "own" else case.other)[role]
+            response = await _call(client, case, targets, headers)
+            if response.status_code != expected:
+                mismatches.append(f"{context:5} {role:16} expected {expected}, got {response.status_code}")
+
+    anonymous_targets = {**shared_own, "session": session_own}
+    anonymous = await _call(client, case, anonymous_targets, {})
+    if anonymous.status_code != case.anonymous:
+        mismatches.append(f"anonymous expected {case.anonymous}, got {anonymous.status_code}")
+    assert mismatches == [], "\n".join(mismatches)
