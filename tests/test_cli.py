@@ -104,16 +104,45 @@ async def test_tenants_create_rejects_a_bad_slug(database: Database, database_ur
     assert await count_rows(database, "tenants") == 0
 
 
-async def test_seed_demo_is_idempotent_and_prints_logins(database: Database, database_url: str) -> None:
+async def test_seed_demo_is_idempotent_and_every_printed_login_works(
+    database: Database, database_url: str, client: httpx.AsyncClient
+) -> None:
+    from clinicflow.demo import DEMO_LOGINS, DEMO_TENANT_SLUG
+
     first = run_cli(database_url, "seed", "--demo")
     assert first.returncode == 0, first.stderr
-    assert "admin@demo.clinicflow.test" in first.stdout
     users = await count_rows(database, "users")
     second = run_cli(database_url, "seed", "--demo")
     assert second.returncode == 0
     assert "already present" in second.stderr
-    assert await count_rows(database, "users") == users == 5
+    assert await count_rows(database, "users") == users == 6
+    assert await count_rows(database, "platform_admins") == 1
     assert await count_rows(database, "clinics") == 2
+    for demo in DEMO_LOGINS:
+        assert demo.email in first.stdout
+        tenant = None if demo.role == "platform admin" else DEMO_TENANT_SLUG
+        tokens = await login(client, tenant=tenant, email=demo.email, password=demo.password)
+        me = (await client.get("/api/v1/users/me", headers=bearer(tokens))).json()
+        assert me["email"] == demo.email
+
+
+async def test_admins_create_makes_a_platform_admin(
+    database: Database, database_url: str, client: httpx.AsyncClient
+) -> None:
+    created = run_cli(
+        database_url, "admins", "create", "--email", "root@ops.example", "--password", "a-long-enough-secret"
+    )
+    assert created.returncode == 0, created.stderr
+    tokens = await login(client, tenant=None, email="root@ops.example", password="a-long-enough-secret")
+    assert (await client.get("/api/v1/users/me", headers=bearer(tokens))).json()["roles"] == ["SUPER_ADMIN"]
+    taken = run_cli(
+        database_url, "admins", "create", "--email", "ROOT@ops.example", "--password", "a-long-enough-secret"
+    )
+    assert taken.returncode == 1
+    assert "EMAIL_TAKEN" in taken.stderr
+    weak = run_cli(database_url, "admins", "create", "--email", "x@ops.example", "--password", "short")
+    assert weak.returncode == 1
+    assert await count_rows(database, "platform_admins") == 1
 
 
 async def test_jobs_failed_lists_dead_letters(database: Database, database_url: str) -> None:

@@ -22,7 +22,9 @@ from clinicflow.platform.logging import configure_logging
 app = typer.Typer(help="Clinicflow: patient flow for clinic groups.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Inspect background jobs.", no_args_is_help=True)
+admins_app = typer.Typer(help="Manage platform administrators (SUPER_ADMIN).", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
+app.add_typer(admins_app, name="admins")
 app.add_typer(jobs_app, name="jobs")
 
 T = TypeVar("T")
@@ -83,9 +85,9 @@ def _print_demo_logins(base_url: str | None = None) -> None:
         typer.echo(f"\nClinicflow is running at {base_url}")
         typer.echo(f"  API docs:  {base_url}/docs")
         typer.echo(f"  readiness: {base_url}/health/ready")
-    typer.echo(f"\nDemo logins (tenant '{DEMO_TENANT_SLUG}'):")
+    typer.echo(f"\nDemo logins (tenant '{DEMO_TENANT_SLUG}'; the platform admin logs in without a tenant):")
     for login in DEMO_LOGINS:
-        typer.echo(f"  {login.role:<13} {login.email:<36} {login.password}")
+        typer.echo(f"  {login.role:<15} {login.email:<36} {login.password}")
     typer.echo("")
 
 
@@ -200,6 +202,23 @@ def tenants_create(
             _say(f"error: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
         raise typer.Exit(1) from exc
     typer.echo(f"tenant {tenant.slug} created (id {tenant.id}); admin {admin_email}")
+
+
+@admins_app.command("create")
+def admins_create(
+    email: Annotated[str, typer.Option(help="Login email of the platform administrator.")],
+    password: Annotated[str, typer.Option(help="Password (10 to 256 characters).")],
+    name: Annotated[str, typer.Option(help="Full name.")] = "Platform administrator",
+) -> None:
+    """Create a SUPER_ADMIN: logs in without a tenant, creates tenants, sees no tenant data."""
+    from clinicflow.identity import service as identity
+
+    settings = _settings()
+    url = _database_url(settings)
+    admin_id = _in_transaction(
+        url, lambda uow: identity.create_platform_admin(uow, email=email, full_name=name, password=password)
+    )
+    typer.echo(f"platform admin {email} created (id {admin_id}); log in without a tenant")
 
 
 @jobs_app.command("failed")

@@ -29,6 +29,8 @@ DEMO_LOGINS = (
     Login("doctor", "dr.lindqvist@demo.clinicflow.test", DEMO_PASSWORD),
     Login("receptionist", "frontdesk@demo.clinicflow.test", DEMO_PASSWORD),
     Login("patient", "patient@demo.clinicflow.test", DEMO_PASSWORD),
+    Login("clinic admin", "manager.riverside@demo.clinicflow.test", DEMO_PASSWORD),
+    Login("platform admin", "ops@clinicflow.test", DEMO_PASSWORD),
 )
 
 
@@ -85,12 +87,13 @@ async def seed_demo(uow: UnitOfWork) -> bool:
                 data=LocationCreate(clinic_id=clinic.id, name=room, kind=LocationKind.ROOM),
             )
     staff = (
-        (DEMO_LOGINS[1], "Dr Ada Okafor", Role.DOCTOR, riverside.id),
-        (DEMO_LOGINS[2], "Dr Erik Lindqvist", Role.DOCTOR, hillview.id),
-        (DEMO_LOGINS[3], "Sam Rivera", Role.RECEPTIONIST, riverside.id),
+        (DEMO_LOGINS[1], "Dr Ada Okafor", Role.DOCTOR, riverside.id, "General practice", "GMC-7012345"),
+        (DEMO_LOGINS[2], "Dr Erik Lindqvist", Role.DOCTOR, hillview.id, "Dermatology", "NY-209981"),
+        (DEMO_LOGINS[3], "Sam Rivera", Role.RECEPTIONIST, riverside.id, None, None),
+        (DEMO_LOGINS[5], "Morgan Blake", Role.CLINIC_ADMIN, riverside.id, None, None),
     )
-    for login, full_name, role, clinic_id in staff:
-        await identity.create_user(
+    for login, full_name, role, clinic_id, specialty, license_number in staff:
+        user = await identity.create_user(
             uow,
             tenant_id=tenant.id,
             email=login.email,
@@ -99,7 +102,11 @@ async def seed_demo(uow: UnitOfWork) -> bool:
             roles=[role],
             clinic_id=clinic_id,
         )
-    await identity.create_user(
+        if specialty is not None:
+            await identity.add_staff_profile(
+                uow, tenant_id=tenant.id, user_id=user.id, specialty=specialty, license_number=license_number
+            )
+    patient = await identity.create_user(
         uow,
         tenant_id=tenant.id,
         email=DEMO_LOGINS[4].email,
@@ -107,4 +114,9 @@ async def seed_demo(uow: UnitOfWork) -> bool:
         password=DEMO_PASSWORD,
         roles=[Role.PATIENT],
     )
+    await identity.add_patient_profile(uow, tenant_id=tenant.id, user_id=patient.id, preferred_language="en")
+    if not await identity.platform_admin_exists(uow, email=DEMO_LOGINS[6].email):
+        await identity.create_platform_admin(
+            uow, email=DEMO_LOGINS[6].email, full_name="Platform Ops", password=DEMO_PASSWORD
+        )
     return True

@@ -16,7 +16,7 @@ from clinicflow.identity.models import PatientProfile, PlatformAdmin, RoleGrant,
 from clinicflow.identity.passwords import MIN_PASSWORD_LENGTH, hash_password
 from clinicflow.identity.permissions import ROLE_RANK, TENANT_WIDE_ONLY, Permission
 from clinicflow.identity.principal import Principal
-from clinicflow.identity.repository import SessionRepository, UserRepository
+from clinicflow.identity.repository import SessionRepository, UserRepository, platform_admin_by_email
 from clinicflow.identity.roles import Role
 from clinicflow.identity.schemas import (
     GrantIn,
@@ -458,6 +458,35 @@ async def record_refusal(
         subject_id=subject_id,
         details={"refused": reason},
     )
+
+
+async def add_staff_profile(
+    uow: UnitOfWork,
+    *,
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    specialty: str | None,
+    license_number: str | None,
+) -> None:
+    """Attach a staff profile (seeding, CLI); API callers use create_staff/update_user."""
+    uow.session.add(
+        StaffProfile(tenant_id=tenant_id, user_id=user_id, specialty=specialty, license_number=license_number)
+    )
+    await uow.flush()
+
+
+async def add_patient_profile(
+    uow: UnitOfWork, *, tenant_id: uuid.UUID, user_id: uuid.UUID, preferred_language: str | None = None
+) -> None:
+    """Attach a patient profile (seeding, CLI); self-registration creates its own."""
+    uow.session.add(
+        PatientProfile(tenant_id=tenant_id, user_id=user_id, preferred_language=preferred_language)
+    )
+    await uow.flush()
+
+
+async def platform_admin_exists(uow: UnitOfWork, *, email: str) -> bool:
+    return await platform_admin_by_email(uow, email) is not None
 
 
 async def create_platform_admin(uow: UnitOfWork, *, email: str, full_name: str, password: str) -> uuid.UUID:
