@@ -27,11 +27,23 @@ class Result:
         return data[min(len(data) - 1, int(len(data) * p / 100))]
 
 
+def _request(host: str, path: str, method: str, headers: dict[str, str], body: bytes | None) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: keep-alive"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    if body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+
+
 async def _connection(
-    host: str, port: int, path: str, deadline: float, out: list[float], errs: list[int]
+    host: str,
+    port: int,
+    request: bytes,
+    deadline: float,
+    out: list[float],
+    errs: list[int],
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
-    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\n\r\n".encode()
     try:
         while time.perf_counter() < deadline:
             started = time.perf_counter()
@@ -49,13 +61,25 @@ async def _connection(
         writer.close()
 
 
-async def run(host: str, port: int, path: str, *, concurrency: int, seconds: float) -> Result:
+async def run(
+    host: str,
+    port: int,
+    path: str,
+    *,
+    concurrency: int,
+    seconds: float,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> Result:
+    """Closed loop: `concurrency` keep-alive connections each send the request back to back."""
     latencies: list[float] = []
     errors: list[int] = []
+    request = _request(host, path, method, headers or {}, body)
     started = time.perf_counter()
     deadline = started + seconds
     await asyncio.gather(
-        *(_connection(host, port, path, deadline, latencies, errors) for _ in range(concurrency))
+        *(_connection(host, port, request, deadline, latencies, errors) for _ in range(concurrency))
     )
     elapsed = time.perf_counter() - started
     return Result(len(latencies), len(errors), elapsed, latencies)
