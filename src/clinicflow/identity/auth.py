@@ -133,6 +133,30 @@ async def _issue(
     return TokenPair(access, refresh, cfg.access_ttl_seconds, session.id)
 
 
+async def _user_logged_in(
+    uow: UnitOfWork, cfg: AuthConfig, user: User, *, user_agent: str | None, method: str
+) -> TokenPair:
+    """Open a session for a tenant user whose credential checked out, and audit the login."""
+    pair = await _open_session(
+        uow,
+        cfg,
+        tenant_id=user.tenant_id,
+        subject_id=user.id,
+        roles=await _roles_of(uow, user.tenant_id, user.id),
+        user_agent=user_agent,
+    )
+    await audit.record(
+        uow,
+        tenant_id=user.tenant_id,
+        actor=Actor(ActorType.USER, user.id),
+        action="auth.login",
+        subject_type="session",
+        subject_id=pair.session_id,
+        details={"method": method},
+    )
+    return pair
+
+
 async def _roles_of(uow: UnitOfWork, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[str]:
     grants = await UserRepository(uow, tenant_id).grants_of(user_id)
     return sorted({g.role for g in grants})
@@ -178,23 +202,7 @@ async def login(
             details={"email": email.strip().lower(), "tenant": tenant_slug, "reason": failure},
         )
         return failure or Failure.UNKNOWN_ACCOUNT
-    pair = await _open_session(
-        uow,
-        cfg,
-        tenant_id=tenant.id,
-        subject_id=user.id,
-        roles=await _roles_of(uow, tenant.id, user.id),
-        user_agent=user_agent,
-    )
-    await audit.record(
-        uow,
-        tenant_id=tenant.id,
-        actor=Actor(ActorType.USER, user.id),
-        action="auth.login",
-        subject_type="session",
-        subject_id=pair.session_id,
-    )
-    return pair
+    return await _user_logged_in(uow, cfg, user, user_agent=user_agent, method="password")
 
 
 async def _platform_login(
@@ -474,24 +482,7 @@ async def verify_otp(
         )
         return failure or Failure.NO_CODE
     secret.consumed_at = now
-    pair = await _open_session(
-        uow,
-        cfg,
-        tenant_id=user.tenant_id,
-        subject_id=user.id,
-        roles=await _roles_of(uow, user.tenant_id, user.id),
-        user_agent=user_agent,
-    )
-    await audit.record(
-        uow,
-        tenant_id=user.tenant_id,
-        actor=Actor(ActorType.USER, user.id),
-        action="auth.login",
-        subject_type="session",
-        subject_id=pair.session_id,
-        details={"method": "otp"},
-    )
-    return pair
+    return await _user_logged_in(uow, cfg, user, user_agent=user_agent, method="otp")
 
 
 async def forgot_password(uow: UnitOfWork, cfg: AuthConfig, *, tenant_slug: str, email: str) -> None:
