@@ -5,6 +5,8 @@ from __future__ import annotations
 import clinicflow.audit.models
 import clinicflow.identity.models
 import clinicflow.messaging.models
+import clinicflow.platform.idempotency_models
+import clinicflow.scheduling.models
 import clinicflow.tenancy.models  # noqa: F401
 from clinicflow.platform.db.base import Base
 

@@ -82,20 +82,24 @@ async def authenticate(request: Request) -> Principal:
 class Requires:
     """Dependency: a signed-in principal with all these permissions (403 otherwise)."""
 
-    def __init__(self, *permissions: Permission, tenant_member: bool = False) -> None:
+    def __init__(self, *permissions: Permission, tenant_member: bool = False, any_of: bool = False) -> None:
         self.permissions = permissions
         self.tenant_member = tenant_member or bool(permissions)
+        self.any_of = any_of
 
     def __repr__(self) -> str:
-        return f"Requires({', '.join(self.permissions) or 'signed in'})"
+        joiner = " or " if self.any_of else ", "
+        return f"Requires({joiner.join(self.permissions) or 'signed in'})"
 
     async def __call__(self, request: Request) -> Principal:
         principal = await authenticate(request)
         if self.tenant_member and principal.tenant_id is None and not _platform_only(self.permissions):
             raise Forbidden("Platform administrators have no access to tenant data")
         missing = [p.value for p in self.permissions if not principal.has(p)]
-        if missing:
-            raise Forbidden(f"You need the permission {', '.join(missing)}")
+        if missing and (not self.any_of or len(missing) == len(self.permissions)):
+            raise Forbidden(
+                f"You need the permission {' or '.join(missing) if self.any_of else ', '.join(missing)}"
+            )
         return principal
 
 

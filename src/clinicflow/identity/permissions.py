@@ -33,14 +33,24 @@ class Permission(StrEnum):
     USERS_UPDATE = "users:update"
     USERS_DEACTIVATE = "users:deactivate"
     ROLES_ASSIGN = "roles:assign"
+    # scheduling
+    DOCTORS_READ = "doctors:read"  # the doctor directory, availability and free slots
+    AVAILABILITY_MANAGE = "availability:manage"  # any doctor's (a doctor manages their own anyway)
+    APPOINTMENTS_SELF = "appointments:self"  # book, see, confirm, cancel one's own
+    APPOINTMENTS_READ = "appointments:read"  # everyone's, in scope
+    APPOINTMENTS_BOOK = "appointments:book"  # for any patient, in scope
+    APPOINTMENTS_MANAGE = "appointments:manage"  # move through the visit, cancel past the cut-off
     # oversight
     AUDIT_READ = "audit:read"
     OUTBOX_READ = "outbox:read"
 
 
 P = Permission
-_SEE_CLINICS = frozenset({P.CLINICS_READ, P.LOCATIONS_READ})
-_CLINICAL = _SEE_CLINICS | {P.USERS_READ}
+_SEE_CLINICS = frozenset({P.CLINICS_READ, P.LOCATIONS_READ, P.DOCTORS_READ})
+_CLINICAL = _SEE_CLINICS | {P.USERS_READ, P.APPOINTMENTS_READ, P.APPOINTMENTS_BOOK, P.APPOINTMENTS_MANAGE}
+_SCHEDULING_ADMIN = frozenset(
+    {P.AVAILABILITY_MANAGE, P.APPOINTMENTS_READ, P.APPOINTMENTS_BOOK, P.APPOINTMENTS_MANAGE}
+)
 
 # fmt: off
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -49,22 +59,23 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.CLINICS_READ, P.CLINICS_CREATE, P.CLINICS_UPDATE, P.CLINICS_DELETE,
         P.LOCATIONS_READ, P.LOCATIONS_MANAGE,
         P.USERS_READ, P.USERS_CREATE, P.USERS_UPDATE, P.USERS_DEACTIVATE, P.ROLES_ASSIGN,
-        P.AUDIT_READ, P.OUTBOX_READ,
+        P.AUDIT_READ, P.OUTBOX_READ, P.DOCTORS_READ, *_SCHEDULING_ADMIN,
     }),
     Role.CLINIC_ADMIN:    frozenset({
         P.CLINICS_READ, P.CLINICS_UPDATE, P.LOCATIONS_READ, P.LOCATIONS_MANAGE,
         P.USERS_READ, P.USERS_CREATE, P.USERS_UPDATE, P.USERS_DEACTIVATE, P.ROLES_ASSIGN,
+        P.DOCTORS_READ, *_SCHEDULING_ADMIN,
     }),
     Role.DOCTOR:          _CLINICAL,
     Role.NURSE:           _CLINICAL,
     Role.THERAPIST:       _CLINICAL,
     Role.COUNSELOR:       _CLINICAL,
-    Role.RECEPTIONIST:    _CLINICAL | {P.USERS_CREATE},  # registers patients at the desk
+    Role.RECEPTIONIST:    _CLINICAL | {P.USERS_CREATE, P.AVAILABILITY_MANAGE},  # the desk: patients, rotas
     Role.PHARMACIST:      _SEE_CLINICS,
     Role.LAB_TECHNICIAN:  _SEE_CLINICS,
     Role.FINANCE_BILLING: _SEE_CLINICS,
     Role.SUPPORT_STAFF:   _SEE_CLINICS,
-    Role.PATIENT:         _SEE_CLINICS,  # to choose where to book; own records by ownership
+    Role.PATIENT:         _SEE_CLINICS | {P.APPOINTMENTS_SELF},  # choose where to book; own records
 }
 
 #: Delegation bound: a role may be granted only by someone holding a role of at least its rank.

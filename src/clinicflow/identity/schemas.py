@@ -179,3 +179,18 @@ class UserSummaryRead(BaseModel):
     full_name: str
     is_active: bool
     grants: list[GrantRead]
+
+
+class DoctorRead(BaseModel):
+    id: uuid.UUID
+    full_name: str
+    specialty: str | None
+    clinic_ids: list[uuid.UUID] | None = Field(description="Clinics they practise at; null: every clinic")
+
+
+class ContactRead(BaseModel):
+    user_id: uuid.UUID
+    email: str
+    full_name: str
+    phone: str | None
+    preferred_language: str | None

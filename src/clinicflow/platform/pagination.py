@@ -10,7 +10,7 @@ import base64
 import binascii
 import uuid
 from collections.abc import Sequence
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, TypeVarTuple
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -23,6 +23,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 class Page(BaseModel, Generic[T]):
@@ -57,7 +58,9 @@ async def page_params(
     return PageParams(limit=limit, after=decode_cursor(cursor) if cursor else None)
 
 
-def paginate(stmt: Select[Any], id_column: InstrumentedAttribute[Any], params: PageParams) -> Select[Any]:
+def paginate(
+    stmt: Select[*Ts], id_column: InstrumentedAttribute[Any], params: PageParams
+) -> Select[*Ts]:
     """Apply keyset order and bounds; fetch one extra row to know if there is a next page."""
     if params.after is not None:
         stmt = stmt.where(id_column > params.after)

@@ -1,0 +1,1 @@
+"""Scheduling: availability, slots and appointments that can never be double-booked."""
