@@ -28,6 +28,11 @@ from clinicflow.platform.jobs import close_jobs, open_jobs, run_worker
 from clinicflow.platform.logging import get_logger
 from clinicflow.platform.metrics import track_pool
 from clinicflow.platform.ratelimit import RateLimiter
+from clinicflow.scheduling import notifications as _notifications  # noqa: F401  (subscribes handlers)
+from clinicflow.scheduling.booking import SchedulingConfig
+from clinicflow.scheduling.routes import rooms as video_rooms_router
+from clinicflow.scheduling.routes import router as scheduling_router
+from clinicflow.scheduling.video import SignedRoomProvider
 from clinicflow.tenancy.routes import router as tenancy_router
 
 log = get_logger(__name__)
@@ -58,9 +63,15 @@ def create_app(
     )
     limiter = RateLimiter(redis_url=settings.redis_url, prefix=settings.rate_limit_prefix)
 
+    scheduling_config = SchedulingConfig(
+        clock=auth_config.clock,
+        video=SignedRoomProvider(secret_key=settings.secret_key, public_url=settings.public_url),
+    )
+
     def install(app: FastAPI, db: Database) -> None:
         app.state.db = db
         app.state.web = WebContext(db=db, settings=settings, auth=auth_config, limiter=limiter)
+        app.state.scheduling = scheduling_config
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,7 +112,16 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health_router)
-    for domain_router in (auth_router, users_router, tenancy_router, audit_router, outbox_router):
+    domain_routers = (
+        auth_router,
+        users_router,
+        tenancy_router,
+        scheduling_router,
+        video_rooms_router,
+        audit_router,
+        outbox_router,
+    )
+    for domain_router in domain_routers:
         app.include_router(domain_router)
     for router in extra_routers:
         app.include_router(router)

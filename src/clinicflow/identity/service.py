@@ -31,6 +31,7 @@ from clinicflow.identity.schemas import (
     UserSummaryRead,
     UserUpdate,
 )
+from clinicflow.platform.cache import TTLCache
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.pagination import PageParams, page_of, paginate
 from clinicflow.tenancy import service as tenancy
@@ -165,6 +166,7 @@ async def create_staff(uow: UnitOfWork, principal: Principal, *, data: StaffCrea
             "grants": sorted(f"{g.role}@{g.clinic_id or 'tenant'}" for g in data.grants),
         },
     )
+    DIRECTORY_CACHE.invalidate(tenant_id)
     return await _read_user(uow, tenant_id, user)
 
 
@@ -342,6 +344,7 @@ async def update_user(
             before=old,
             after=new,
         )
+        DIRECTORY_CACHE.invalidate(tenant_id)
     return await _read_user(uow, tenant_id, user)
 
 
@@ -401,6 +404,7 @@ async def deactivate_user(uow: UnitOfWork, principal: Principal, *, user_id: uui
         after={"is_active": False},
         details={"sessions_revoked": ended},
     )
+    DIRECTORY_CACHE.invalidate(tenant_id)
 
 
 async def set_roles(
@@ -444,6 +448,7 @@ async def set_roles(
             before={"grants": sorted(f"{r}@{c or 'tenant'}" for r, c in current_keys)},
             after={"grants": sorted(f"{r}@{c or 'tenant'}" for r, c in wanted_keys)},
         )
+        DIRECTORY_CACHE.invalidate(tenant_id)
     return await _read_user(uow, tenant_id, user)
 
 
@@ -512,6 +517,10 @@ async def create_platform_admin(uow: UnitOfWork, *, email: str, full_name: str, 
 
 
 # --- The doctor directory ---------------------------------------------------------------------
+
+#: Directory reads are cached briefly per tenant; every change to a user, their roles or their
+#: profile in this process clears the tenant's entries (other processes: at most the TTL stale).
+DIRECTORY_CACHE = TTLCache(ttl_seconds=30)
 
 
 async def doctor_clinics(

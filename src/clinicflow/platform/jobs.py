@@ -28,7 +28,13 @@ from clinicflow.platform.metrics import JOB_DURATION, JOBS_RUN
 log = get_logger(__name__)
 
 # Modules whose import registers tasks on `job_app`.
-TASK_MODULES = ["clinicflow.platform.maintenance", "clinicflow.messaging.tasks"]
+TASK_MODULES = [
+    "clinicflow.platform.maintenance",
+    "clinicflow.messaging.tasks",
+    "clinicflow.scheduling.events",
+    "clinicflow.scheduling.notifications",
+    "clinicflow.scheduling.sweep",
+]
 
 #: Default for domain tasks: retried up to 5 times (6 runs), waiting 2, 4, 8, 16, 32 s.
 DEFAULT_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)

@@ -58,9 +58,7 @@ async def page_params(
     return PageParams(limit=limit, after=decode_cursor(cursor) if cursor else None)
 
 
-def paginate(
-    stmt: Select[*Ts], id_column: InstrumentedAttribute[Any], params: PageParams
-) -> Select[*Ts]:
+def paginate(stmt: Select[*Ts], id_column: InstrumentedAttribute[Any], params: PageParams) -> Select[*Ts]:
     """Apply keyset order and bounds; fetch one extra row to know if there is a next page."""
     if params.after is not None:
         stmt = stmt.where(id_column > params.after)

@@ -111,6 +111,13 @@ async def get_clinic(
     return result.scalar_one_or_none()
 
 
+async def clinic_timezone(uow: UnitOfWork, *, tenant_id: uuid.UUID, clinic_id: uuid.UUID) -> str | None:
+    """The IANA zone of a live clinic of the tenant, or None if there is no such clinic."""
+    table = Clinic.__table__
+    stmt = ClinicRepository(uow, tenant_id).live_rows().with_only_columns(table.c.timezone)
+    return (await uow.execute(stmt.where(table.c.id == clinic_id))).scalar_one_or_none()
+
+
 async def clinic_exists(uow: UnitOfWork, *, tenant_id: uuid.UUID, clinic_id: uuid.UUID) -> bool:
     stmt = ClinicRepository(uow, tenant_id).live_rows().where(Clinic.__table__.c.id == clinic_id)
     return (await uow.execute(stmt.limit(1))).first() is not None
