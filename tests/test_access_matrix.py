@@ -19,19 +19,28 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import time
 from typing import Any
 
 import httpx
 import pytest
 
 from clinicflow.identity import service as identity
+from clinicflow.identity.principal import Grant, Principal
 from clinicflow.identity.roles import Role
+from clinicflow.platform.clock import SystemClock
 from clinicflow.platform.db import Database
+from clinicflow.scheduling import booking
+from clinicflow.scheduling.booking import SchedulingConfig
+from clinicflow.scheduling.models import AvailabilityPlan, AvailabilityRule, TimeOff
+from clinicflow.scheduling.schemas import BookingIn
+from clinicflow.scheduling.video import SignedRoomProvider
 from clinicflow.tenancy.models import Tenant
 from tests.architecture.test_routes import OPERATIONAL, _app, api_routes
 from tests.conftest import ClientFactory
 from tests.factories import PASSWORD, bearer, login, make_clinic, make_tenant, make_user
+from tests.scheduling.conftest import tomorrow_at
 
 R = Role
 ALL_TENANT = frozenset(r for r in Role if r is not Role.SUPER_ADMIN)
@@ -39,6 +48,10 @@ ADMINS = frozenset({R.TENANT_ADMIN, R.CLINIC_ADMIN})
 READERS = frozenset(
     {R.TENANT_ADMIN, R.CLINIC_ADMIN, R.DOCTOR, R.NURSE, R.THERAPIST, R.COUNSELOR, R.RECEPTIONIST}
 )
+# Scheduling: staff who see, book and manage appointments in scope; who manage rotas.
+STAFF = READERS
+SCHEDULERS = frozenset({R.TENANT_ADMIN, R.CLINIC_ADMIN, R.RECEPTIONIST})
+PATIENT = frozenset({R.PATIENT})
 CREATORS = frozenset({R.TENANT_ADMIN, R.CLINIC_ADMIN, R.RECEPTIONIST})
 
 
@@ -67,7 +80,7 @@ class Case:
     body: Callable[[dict[str, str]], dict[str, Any]] | None = None
     fresh_token: bool = False  # the call ends the caller's session
     other_via_body: bool = False  # "other tenant" = the body names tenant B's object
-    params: dict[str, str] = field(default_factory=dict)
+    params: Callable[[dict[str, str]], dict[str, str]] | None = None
 
 
 def _grant_doctor(t: dict[str, str]) -> dict[str, Any]:
@@ -103,6 +116,45 @@ def _wrong_password(t: dict[str, str]) -> dict[str, Any]:
     return {"current_password": "not-the-password", "new_password": "another-long-one"}
 
 
+def _slot(hour: int, days: int = 1) -> str:
+    return tomorrow_at(hour, days=days).isoformat()
+
+
+def _booking(t: dict[str, str]) -> dict[str, Any]:
+    return {
+        "doctor_id": t["doctor"],
+        "clinic_id": t["clinic"],
+        "starts_at": _slot(10),
+        "patient_id": t["patient"],
+    }
+
+
+def _series(t: dict[str, str]) -> dict[str, Any]:
+    return {
+        "doctor_id": t["doctor"],
+        "clinic_id": t["clinic"],
+        "first_starts_at": _slot(12),
+        "occurrences": 2,
+        "patient_id": t["patient"],
+    }
+
+
+def _availability(t: dict[str, str]) -> dict[str, Any]:
+    return {
+        "clinic_id": t["clinic"],
+        "min_notice_minutes": 0,
+        "rules": [{"weekday": 0, "start": "09:00", "end": "12:00"}],
+    }
+
+
+def _time_off(t: dict[str, str]) -> dict[str, Any]:
+    return {"clinic_id": t["clinic"], "starts_at": _slot(8, days=30), "ends_at": _slot(18, days=30)}
+
+
+def _day(t: dict[str, str]) -> dict[str, str]:
+    return {"from": _slot(0), "to": _slot(23)}
+
+
 def everyone(status: int) -> dict[Role, int]:
     """The same answer for every role (public routes)."""
     return {role: status for role in Role}
@@ -111,6 +163,16 @@ def everyone(status: int) -> dict[Role, int]:
 def everyone_but_platform(status: int) -> dict[Role, int]:
     """`status` for every tenant role; 403 for SUPER_ADMIN (no tenant data)."""
     return row(set(), status, denied=status)
+
+
+def _for(expected: dict[frozenset[Role] | set[Role], int], default: int = 403) -> dict[Role, int]:
+    """Per-role statuses from groups of roles; SUPER_ADMIN gets 403 unless listed."""
+    result = {role: default for role in Role}
+    result[R.SUPER_ADMIN] = 403
+    for roles, status in expected.items():
+        for role in roles:
+            result[role] = status
+    return result
 
 
 # What a role that may read users but not change them gets on a visible user, etc.
@@ -160,6 +222,51 @@ MATRIX: list[Case] = [
          other=row(set(), 200, denied_overrides={r: 404 for r in ADMINS})),
     Case("DELETE", "/api/v1/clinic-locations/{location}", own=row(ADMINS, 204),
          other=row(set(), 204, denied_overrides={r: 404 for r in ADMINS})),
+    # --- scheduling
+    Case("GET", "/api/v1/doctors", own=row(ALL_TENANT, 200), other=row(set(), 200)),
+    Case("GET", "/api/v1/doctors/{doctor}/availability", params=lambda t: {"clinic_id": t["clinic"]},
+         own=row(ALL_TENANT, 200), other=everyone_but_platform(404)),
+    Case("PUT", "/api/v1/doctors/{doctor}/availability", body=_availability,
+         own=row(SCHEDULERS, 200), other=everyone_but_platform(404)),
+    Case("GET", "/api/v1/doctors/{doctor}/time-off",
+         own=row(ALL_TENANT, 200), other=everyone_but_platform(404)),
+    Case("POST", "/api/v1/doctors/{doctor}/time-off", body=_time_off,
+         own=row(SCHEDULERS, 201), other=_for({SCHEDULERS: 404})),
+    Case("DELETE", "/api/v1/doctors/{doctor}/time-off/{time_off}",
+         own=row(SCHEDULERS, 204), other=everyone_but_platform(404)),
+    Case("GET", "/api/v1/doctors/{doctor}/slots", params=_day,
+         own=row(ALL_TENANT, 200), other=everyone_but_platform(404)),
+    Case("POST", "/api/v1/appointments", body=_booking, other_via_body=True,  # for the target patient
+         own=_for({STAFF: 201}), other=_for({STAFF: 422})),
+    Case("GET", "/api/v1/appointments", own=_for({STAFF | PATIENT: 200}), other=row(set(), 200)),
+    Case("GET", "/api/v1/appointments/{appointment}",
+         own=_for({STAFF: 200, PATIENT: 404}), other=_for({STAFF | PATIENT: 404})),
+    Case("GET", "/api/v1/appointments/{appointment}.ics",
+         own=_for({STAFF: 200, PATIENT: 404}), other=_for({STAFF | PATIENT: 404})),
+    Case("POST", "/api/v1/appointments/{appointment}/cancel",
+         own=_for({STAFF: 200, PATIENT: 404}), other=_for({STAFF | PATIENT: 404})),
+    Case("POST", "/api/v1/appointments/{appointment}/confirm",
+         own=_for({STAFF: 200, PATIENT: 404}), other=_for({STAFF | PATIENT: 404})),
+    Case("POST", "/api/v1/appointments/{appointment}/reschedule", body=lambda t: {"starts_at": _slot(11)},
+         own=_for({STAFF: 200, PATIENT: 404}), other=_for({STAFF | PATIENT: 404})),
+    Case("POST", "/api/v1/appointments/{appointment}/start",
+         own=_for({STAFF: 200}), other=_for({STAFF: 404})),
+    Case("POST", "/api/v1/appointments/{appointment}/complete",  # scheduled: not yet completable
+         own=_for({STAFF: 409}), other=_for({STAFF: 404})),
+    Case("POST", "/api/v1/appointments/{appointment}/no-show",
+         own=_for({STAFF: 200}), other=_for({STAFF: 404})),
+    Case("POST", "/api/v1/appointments/{appointment}/follow-ups",
+         body=lambda t: {"due_from": "2031-01-01", "due_to": "2031-01-31"},
+         own=_for({STAFF: 201}), other=_for({STAFF: 404})),
+    Case("POST", "/api/v1/appointment-series", body=_series, other_via_body=True,
+         own=_for({STAFF: 201}), other=_for({STAFF | PATIENT: 422})),
+    Case("GET", "/api/v1/clinics/{clinic}/scheduling-policy", own=row(ALL_TENANT, 200),
+         other=everyone_but_platform(404)),
+    Case("PUT", "/api/v1/clinics/{clinic}/scheduling-policy",
+         body=lambda t: {"patient_cancel_cutoff_minutes": 60},
+         own=row(ADMINS, 200), other=_for({ADMINS: 404})),
+    Case("GET", "/video/rooms/{appointment}", anonymous=422,  # without its signed query: refused as input
+         own=everyone(422), other=everyone(422)),
     # --- oversight
     Case("GET", "/api/v1/audit-events", own=row({R.TENANT_ADMIN}, 200), other=row(set(), 200)),
     Case("GET", "/api/v1/notifications/outbox", own=row({R.TENANT_ADMIN}, 200), other=row(set(), 200)),
@@ -195,10 +302,14 @@ def test_the_matrix_covers_every_route() -> None:
         "{clinic_id}": "{x}",
         "{location_id}": "{x}",
         "{session_id}": "{x}",
+        "{doctor_id}": "{x}",
+        "{appointment_id}": "{x}",
+        "{time_off_id}": "{x}",
     }
 
     def normalise(path: str) -> str:
-        for name in ("{patient}", "{nurse}", "{clinic}", "{location}", "{session}", *placeholder):
+        names = ("{patient}", "{nurse}", "{clinic}", "{location}", "{session}", "{doctor}", "{appointment}")
+        for name in (*names, "{time_off}", *placeholder):
             path = path.replace(name, "{x}")
         return path
 
@@ -246,7 +357,60 @@ async def _targets(database: Database, tenant: Tenant, client: httpx.AsyncClient
         location = await tenancy.create_location(
             uow, tenant_id=tenant.id, data=LocationCreate(clinic_id=clinic.id, name="Room 1")
         )
+        doctor = await identity.create_user(
+            uow,
+            tenant_id=tenant.id,
+            email=f"td-{uuid.uuid4().hex[:8]}@example.test",
+            full_name="Target Doctor",
+            password=None,
+            roles=[Role.DOCTOR],
+            clinic_id=clinic.id,
+        )
+        plan = AvailabilityPlan(
+            tenant_id=tenant.id, doctor_id=doctor.id, clinic_id=clinic.id, min_notice_minutes=0
+        )
+        uow.session.add(plan)
+        await uow.flush()
+        for weekday in range(7):
+            uow.session.add(
+                AvailabilityRule(
+                    tenant_id=tenant.id,
+                    plan_id=plan.id,
+                    weekday=weekday,
+                    start_local=time(8),
+                    end_local=time(18),
+                    slot_minutes=30,
+                )
+            )
+        away = TimeOff(
+            tenant_id=tenant.id,
+            doctor_id=doctor.id,
+            clinic_id=clinic.id,
+            starts_at=tomorrow_at(8, days=40),
+            ends_at=tomorrow_at(9, days=40),
+        )
+        uow.session.add(away)
+        await uow.flush()
+        booker = Principal(
+            subject_id=doctor.id,
+            tenant_id=tenant.id,
+            session_id=uuid.uuid4(),
+            grants=(Grant(Role.TENANT_ADMIN, None),),
+        )
+        appointment = await booking.book(
+            uow,
+            SchedulingConfig(
+                clock=SystemClock(), video=SignedRoomProvider(secret_key="k" * 40, public_url="http://x")
+            ),
+            booker,
+            data=BookingIn(
+                doctor_id=doctor.id, clinic_id=clinic.id, starts_at=tomorrow_at(9), patient_id=patient.id
+            ),
+        )
     return {
+        "doctor": str(doctor.id),
+        "appointment": str(appointment.id),
+        "time_off": str(away.id),
         "patient": str(patient.id),
         "nurse": str(nurse.id),
         "clinic": str(clinic.id),
@@ -278,7 +442,8 @@ async def _call(
 ) -> httpx.Response:
     path = case.path.format(**targets)
     body = case.body(targets) if case.body else None
-    return await client.request(case.method, path, json=body, headers=headers, params=case.params)
+    params = case.params(targets) if case.params else None
+    return await client.request(case.method, path, json=body, headers=headers, params=params)
 
 
 @pytest.fixture
