@@ -123,7 +123,7 @@ def _slot(hour: int, days: int = 1) -> str:
 def _booking(t: dict[str, str]) -> dict[str, Any]:
     return {
         "doctor_id": t["doctor"],
-        "clinic_id": t["clinic"],
+        "clinic_id": t["sclinic"],
         "starts_at": _slot(10),
         "patient_id": t["patient"],
     }
@@ -132,7 +132,7 @@ def _booking(t: dict[str, str]) -> dict[str, Any]:
 def _series(t: dict[str, str]) -> dict[str, Any]:
     return {
         "doctor_id": t["doctor"],
-        "clinic_id": t["clinic"],
+        "clinic_id": t["sclinic"],
         "first_starts_at": _slot(12),
         "occurrences": 2,
         "patient_id": t["patient"],
@@ -141,14 +141,14 @@ def _series(t: dict[str, str]) -> dict[str, Any]:
 
 def _availability(t: dict[str, str]) -> dict[str, Any]:
     return {
-        "clinic_id": t["clinic"],
+        "clinic_id": t["sclinic"],
         "min_notice_minutes": 0,
         "rules": [{"weekday": 0, "start": "09:00", "end": "12:00"}],
     }
 
 
 def _time_off(t: dict[str, str]) -> dict[str, Any]:
-    return {"clinic_id": t["clinic"], "starts_at": _slot(8, days=30), "ends_at": _slot(18, days=30)}
+    return {"clinic_id": t["sclinic"], "starts_at": _slot(8, days=30), "ends_at": _slot(18, days=30)}
 
 
 def _day(t: dict[str, str]) -> dict[str, str]:
@@ -224,7 +224,7 @@ MATRIX: list[Case] = [
          other=row(set(), 204, denied_overrides={r: 404 for r in ADMINS})),
     # --- scheduling
     Case("GET", "/api/v1/doctors", own=row(ALL_TENANT, 200), other=row(set(), 200)),
-    Case("GET", "/api/v1/doctors/{doctor}/availability", params=lambda t: {"clinic_id": t["clinic"]},
+    Case("GET", "/api/v1/doctors/{doctor}/availability", params=lambda t: {"clinic_id": t["sclinic"]},
          own=row(ALL_TENANT, 200), other=everyone_but_platform(404)),
     Case("PUT", "/api/v1/doctors/{doctor}/availability", body=_availability,
          own=row(SCHEDULERS, 200), other=everyone_but_platform(404)),
@@ -334,6 +334,9 @@ class World:
 async def _targets(database: Database, tenant: Tenant, client: httpx.AsyncClient) -> dict[str, str]:
     """Fresh objects for one cell to act on (mutations must not see each other's leftovers)."""
     clinic = await make_clinic(database, tenant_id=tenant.id)
+    # Scheduling targets live at their own clinic, so deleting `clinic` is not refused for
+    # its upcoming appointments.
+    sclinic = await make_clinic(database, tenant_id=tenant.id)
     async with database.transaction() as uow:
         patient = await identity.create_user(
             uow,
@@ -364,10 +367,10 @@ async def _targets(database: Database, tenant: Tenant, client: httpx.AsyncClient
             full_name="Target Doctor",
             password=None,
             roles=[Role.DOCTOR],
-            clinic_id=clinic.id,
+            clinic_id=sclinic.id,
         )
         plan = AvailabilityPlan(
-            tenant_id=tenant.id, doctor_id=doctor.id, clinic_id=clinic.id, min_notice_minutes=0
+            tenant_id=tenant.id, doctor_id=doctor.id, clinic_id=sclinic.id, min_notice_minutes=0
         )
         uow.session.add(plan)
         await uow.flush()
@@ -385,7 +388,7 @@ async def _targets(database: Database, tenant: Tenant, client: httpx.AsyncClient
         away = TimeOff(
             tenant_id=tenant.id,
             doctor_id=doctor.id,
-            clinic_id=clinic.id,
+            clinic_id=sclinic.id,
             starts_at=tomorrow_at(8, days=40),
             ends_at=tomorrow_at(9, days=40),
         )
@@ -404,11 +407,12 @@ async def _targets(database: Database, tenant: Tenant, client: httpx.AsyncClient
             ),
             booker,
             data=BookingIn(
-                doctor_id=doctor.id, clinic_id=clinic.id, starts_at=tomorrow_at(9), patient_id=patient.id
+                doctor_id=doctor.id, clinic_id=sclinic.id, starts_at=tomorrow_at(9), patient_id=patient.id
             ),
         )
     return {
         "doctor": str(doctor.id),
+        "sclinic": str(sclinic.id),
         "appointment": str(appointment.id),
         "time_off": str(away.id),
         "patient": str(patient.id),

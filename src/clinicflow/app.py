@@ -28,6 +28,7 @@ from clinicflow.platform.jobs import close_jobs, open_jobs, run_worker
 from clinicflow.platform.logging import get_logger
 from clinicflow.platform.metrics import track_pool
 from clinicflow.platform.ratelimit import RateLimiter
+from clinicflow.scheduling import guards as _guards  # noqa: F401  (registers the clinic-deletion guard)
 from clinicflow.scheduling import notifications as _notifications  # noqa: F401  (subscribes handlers)
 from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.scheduling.routes import rooms as video_rooms_router

@@ -487,3 +487,18 @@ async def test_no_show_sweep_is_idempotent(
             )
         ).scalar_one()
     assert events == 1
+
+
+async def test_a_clinic_with_upcoming_appointments_cannot_be_deleted(
+    client: httpx.AsyncClient, database: Database, practice: Practice
+) -> None:
+    booked = await client.post(
+        "/api/v1/appointments", json=practice.booking(tomorrow_at(9)), headers=practice.patient
+    )
+    refused = await client.delete(f"/api/v1/clinics/{practice.clinic.id}", headers=practice.admin)
+    assert refused.status_code == 409
+    assert "1 upcoming appointment" in refused.json()["detail"]
+    await client.post(f"/api/v1/appointments/{booked.json()['id']}/cancel", headers=practice.reception)
+    assert (
+        await client.delete(f"/api/v1/clinics/{practice.clinic.id}", headers=practice.admin)
+    ).status_code == 204
