@@ -118,6 +118,8 @@ async def test_seed_demo_is_idempotent_and_every_printed_login_works(
     assert await count_rows(database, "users") == users == 6
     assert await count_rows(database, "platform_admins") == 1
     assert await count_rows(database, "clinics") == 2
+    assert await count_rows(database, "availability_plans") == 2
+    assert await count_rows(database, "appointments") == 1  # the patient's upcoming check-up
     for demo in DEMO_LOGINS:
         assert demo.email in first.stdout
         tenant = None if demo.role == "platform admin" else DEMO_TENANT_SLUG

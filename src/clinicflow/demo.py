@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 
 from clinicflow.identity import service as identity
+from clinicflow.identity.principal import Grant, Principal
 from clinicflow.identity.roles import Role
+from clinicflow.platform.clock import SystemClock
 from clinicflow.platform.db import UnitOfWork
+from clinicflow.scheduling import availability_service as availability
+from clinicflow.scheduling import booking
+from clinicflow.scheduling.booking import SchedulingConfig
+from clinicflow.scheduling.schemas import AvailabilityIn, BookingIn, RuleIn
 from clinicflow.tenancy import service as tenancy
 from clinicflow.tenancy.models import LocationKind
 from clinicflow.tenancy.onboarding import onboard_tenant
@@ -92,6 +100,7 @@ async def seed_demo(uow: UnitOfWork) -> bool:
         (DEMO_LOGINS[3], "Sam Rivera", Role.RECEPTIONIST, riverside.id, None, None),
         (DEMO_LOGINS[5], "Morgan Blake", Role.CLINIC_ADMIN, riverside.id, None, None),
     )
+    doctors: list[tuple[uuid.UUID, uuid.UUID]] = []
     for login, full_name, role, clinic_id, specialty, license_number in staff:
         user = await identity.create_user(
             uow,
@@ -106,6 +115,8 @@ async def seed_demo(uow: UnitOfWork) -> bool:
             await identity.add_staff_profile(
                 uow, tenant_id=tenant.id, user_id=user.id, specialty=specialty, license_number=license_number
             )
+        if role is Role.DOCTOR:
+            doctors.append((user.id, clinic_id))
     patient = await identity.create_user(
         uow,
         tenant_id=tenant.id,
@@ -115,8 +126,68 @@ async def seed_demo(uow: UnitOfWork) -> bool:
         roles=[Role.PATIENT],
     )
     await identity.add_patient_profile(uow, tenant_id=tenant.id, user_id=patient.id, preferred_language="en")
+    await _seed_schedules(uow, tenant_id=tenant.id, doctors=doctors, patient_id=patient.id)
     if not await identity.platform_admin_exists(uow, email=DEMO_LOGINS[6].email):
         await identity.create_platform_admin(
             uow, email=DEMO_LOGINS[6].email, full_name="Platform Ops", password=DEMO_PASSWORD
         )
     return True
+
+
+async def _seed_schedules(
+    uow: UnitOfWork,
+    *,
+    tenant_id: uuid.UUID,
+    doctors: list[tuple[uuid.UUID, uuid.UUID]],
+    patient_id: uuid.UUID,
+) -> None:
+    """Weekday clinics 09:00-17:00 (lunch 12:30-13:30) and one upcoming visit for the patient."""
+    seeder = Principal(
+        subject_id=patient_id,
+        tenant_id=tenant_id,
+        session_id=uuid.uuid4(),
+        grants=(Grant(Role.TENANT_ADMIN, None),),
+    )
+    windows = [("09:00", "12:30"), ("13:30", "17:00")]
+    for doctor_id, clinic_id in doctors:
+        rules = [
+            RuleIn(weekday=day, start=time.fromisoformat(a), end=time.fromisoformat(b), slot_minutes=30)
+            for day in range(5)
+            for a, b in windows
+        ]
+        await availability.put_availability(
+            uow,
+            seeder,
+            doctor_id=doctor_id,
+            data=AvailabilityIn(clinic_id=clinic_id, min_notice_minutes=60, horizon_days=90, rules=rules),
+        )
+    doctor_id, clinic_id = doctors[0]
+    now = datetime.now(UTC)
+    slots = await availability.free_slots_for(
+        uow,
+        tenant_id=tenant_id,
+        doctor_id=doctor_id,
+        clinic_id=clinic_id,
+        start=now,
+        end=now + timedelta(days=14),
+        now=now,
+    )
+    if slots:
+        config = SchedulingConfig(clock=SystemClock(), video=_NoVideo())
+        await booking.book(
+            uow,
+            config,
+            seeder,
+            data=BookingIn(
+                doctor_id=doctor_id,
+                clinic_id=clinic_id,
+                starts_at=slots[len(slots) // 2].starts_at,
+                patient_id=patient_id,
+                reason="Annual check-up",
+            ),
+        )
+
+
+class _NoVideo:
+    def join_url(self, *, tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> str:
+        raise AssertionError("the demo books in-person visits only")
