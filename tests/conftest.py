@@ -25,6 +25,7 @@ from clinicflow.all_models import metadata
 from clinicflow.app import create_app
 from clinicflow.config import Environment, Settings
 from clinicflow.platform import runtime
+from clinicflow.platform.clock import Clock
 from clinicflow.platform.db import Database
 from clinicflow.platform.db.url import libpq_url
 from clinicflow.platform.jobs import close_jobs, open_jobs
@@ -119,12 +120,14 @@ async def make_client(database: Database, settings: Settings) -> AsyncIterator[C
     """Build an HTTP client over the real app, optionally with extra (test-only) routers."""
     clients: list[httpx.AsyncClient] = []
 
-    def factory(*routers: APIRouter, settings_override: Settings | None = None) -> httpx.AsyncClient:
+    def factory(
+        *routers: APIRouter, settings_override: Settings | None = None, clock: Clock | None = None
+    ) -> httpx.AsyncClient:
         # Each app counts rate limits in its own namespace (on a shared Redis, too).
         app_settings = (settings_override or settings).model_copy(
             update={"rate_limit_prefix": f"test-{uuid.uuid4().hex}"}
         )
-        app = create_app(settings=app_settings, database=database, extra_routers=routers)
+        app = create_app(settings=app_settings, database=database, extra_routers=routers, clock=clock)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         client = httpx.AsyncClient(transport=transport, base_url="http://clinicflow.test")
         clients.append(client)

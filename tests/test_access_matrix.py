@@ -35,8 +35,11 @@ from clinicflow.scheduling import booking
 from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.scheduling.models import AvailabilityPlan, AvailabilityRule, TimeOff
 from clinicflow.scheduling.schemas import BookingIn
-from clinicflow.scheduling.video import SignedRoomProvider
+from clinicflow.scheduling.video import InPersonOnly, SignedRoomProvider
 from clinicflow.tenancy.models import Tenant
+from clinicflow.waitlist import service as waitlist
+from clinicflow.waitlist.schemas import JoinIn
+from clinicflow.waitlist.service import WaitlistConfig
 from tests.architecture.test_routes import OPERATIONAL, _app, api_routes
 from tests.conftest import ClientFactory
 from tests.factories import PASSWORD, bearer, login, make_clinic, make_tenant, make_user
@@ -267,6 +270,33 @@ MATRIX: list[Case] = [
          own=row(ADMINS, 200), other=_for({ADMINS: 404})),
     Case("GET", "/video/rooms/{appointment}", anonymous=422,  # without its signed query: refused as input
          own=everyone(422), other=everyone(422)),
+    # --- waitlist
+    Case("POST", "/api/v1/waitlists", other_via_body=True,
+         body=lambda t: {"clinic_id": t["sclinic"], "patient_id": t["patient2"]},
+         own=_for({STAFF: 201}), other=_for({STAFF | PATIENT: 422})),
+    Case("GET", "/api/v1/waitlists", other_via_body=True, params=lambda t: {"clinic_id": t["sclinic"]},
+         own=_for({STAFF: 200}), other=_for({STAFF: 404})),
+    Case("GET", "/api/v1/waitlists/stats", other_via_body=True, params=lambda t: {"clinic_id": t["sclinic"]},
+         own=_for({STAFF: 200}), other=_for({STAFF: 404})),
+    Case("GET", "/api/v1/waitlists/{entry}",
+         own=_for({STAFF: 200, PATIENT: 404}), other=_for({STAFF | PATIENT: 404})),
+    Case("PATCH", "/api/v1/waitlists/{entry}", body=lambda t: {"notes": "called back"},
+         own=_for({STAFF: 200, PATIENT: 404}), other=_for({STAFF | PATIENT: 404})),
+    Case("POST", "/api/v1/waitlists/{entry}/accept",  # the entry is not invited
+         own=_for({STAFF: 409, PATIENT: 404}), other=_for({STAFF | PATIENT: 404})),
+    Case("POST", "/api/v1/waitlists/{entry}/decline",
+         own=_for({STAFF: 409, PATIENT: 404}), other=_for({STAFF | PATIENT: 404})),
+    Case("POST", "/api/v1/waitlists/{entry}/promote", body=lambda t: {"starts_at": _slot(14)},
+         own=_for({STAFF: 200}), other=_for({STAFF: 404})),
+    Case("GET", "/api/v1/patients/{patient}/waitlists",
+         own=_for({STAFF: 200, PATIENT: 404}), other=_for({STAFF | PATIENT: 404})),
+    Case("POST", "/api/v1/appointments/{appointment}/waitlist/invite",  # a booked slot is not free
+         own=_for({STAFF: 409}), other=_for({STAFF: 404})),
+    Case("GET", "/api/v1/tenants/{tenant_id}/clinics/{clinic}/waitlist-policy",
+         own=row(ALL_TENANT, 200), other=everyone_but_platform(404)),
+    Case("PUT", "/api/v1/tenants/{tenant_id}/clinics/{clinic}/waitlist-policy",
+         body=lambda t: {"auto_offer": False},
+         own=row(ADMINS, 200), other=_for({ADMINS: 404})),
     # --- oversight
     Case("GET", "/api/v1/audit-events", own=row({R.TENANT_ADMIN}, 200), other=row(set(), 200)),
     Case("GET", "/api/v1/notifications/outbox", own=row({R.TENANT_ADMIN}, 200), other=row(set(), 200)),
@@ -305,11 +335,14 @@ def test_the_matrix_covers_every_route() -> None:
         "{doctor_id}": "{x}",
         "{appointment_id}": "{x}",
         "{time_off_id}": "{x}",
+        "{entry_id}": "{x}",
+        "{patient_id}": "{x}",
+        "{tenant_id}": "{x}",
     }
 
     def normalise(path: str) -> str:
         names = ("{patient}", "{nurse}", "{clinic}", "{location}", "{session}", "{doctor}", "{appointment}")
-        for name in (*names, "{time_off}", *placeholder):
+        for name in (*names, "{time_off}", "{entry}", *placeholder):
             path = path.replace(name, "{x}")
         return path
 
@@ -410,7 +443,27 @@ async def _targets(database: Database, tenant: Tenant, client: httpx.AsyncClient
                 doctor_id=doctor.id, clinic_id=sclinic.id, starts_at=tomorrow_at(9), patient_id=patient.id
             ),
         )
+        patient2 = await identity.create_user(
+            uow,
+            tenant_id=tenant.id,
+            email=f"tq-{uuid.uuid4().hex[:8]}@example.test",
+            full_name="Waiting Patient",
+            password=None,
+            roles=[Role.PATIENT],
+        )
+        waitlist_cfg = WaitlistConfig(
+            clock=SystemClock(),
+            scheduling=SchedulingConfig(clock=SystemClock(), video=InPersonOnly()),
+        )
+        entry = await waitlist.join(
+            uow,
+            waitlist_cfg,
+            booker,
+            data=JoinIn(clinic_id=sclinic.id, doctor_id=doctor.id, patient_id=patient.id),
+        )
     return {
+        "entry": str(entry.id),
+        "patient2": str(patient2.id),
         "doctor": str(doctor.id),
         "sclinic": str(sclinic.id),
         "appointment": str(appointment.id),

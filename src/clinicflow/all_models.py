@@ -7,7 +7,8 @@ import clinicflow.identity.models
 import clinicflow.messaging.models
 import clinicflow.platform.idempotency_models
 import clinicflow.scheduling.models
-import clinicflow.tenancy.models  # noqa: F401
+import clinicflow.tenancy.models
+import clinicflow.waitlist.models  # noqa: F401
 from clinicflow.platform.db.base import Base
 
 metadata = Base.metadata

@@ -19,7 +19,7 @@ from clinicflow.identity.tokens import TokenKeys
 from clinicflow.identity.user_routes import router as users_router
 from clinicflow.messaging.routes import router as outbox_router
 from clinicflow.platform import runtime
-from clinicflow.platform.clock import SystemClock
+from clinicflow.platform.clock import Clock, SystemClock
 from clinicflow.platform.db import Database
 from clinicflow.platform.db.url import libpq_url, resolve_database_url
 from clinicflow.platform.health import router as health_router
@@ -35,6 +35,9 @@ from clinicflow.scheduling.routes import rooms as video_rooms_router
 from clinicflow.scheduling.routes import router as scheduling_router
 from clinicflow.scheduling.video import SignedRoomProvider
 from clinicflow.tenancy.routes import router as tenancy_router
+from clinicflow.waitlist import offers as _offers  # noqa: F401  (subscribes to freed slots)
+from clinicflow.waitlist.routes import router as waitlist_router
+from clinicflow.waitlist.service import WaitlistConfig
 
 log = get_logger(__name__)
 
@@ -45,19 +48,21 @@ def create_app(
     database: Database | None = None,
     with_worker: bool = False,
     extra_routers: Iterable[APIRouter] = (),
+    clock: Clock | None = None,
 ) -> FastAPI:
     """Build the app.
 
     Without `database`, start-up connects to `DATABASE_URL` (or the embedded
     server) and opens the job queue; `with_worker` also runs an in-process
-    worker. With `database` (tests, benchmarks), the caller owns it.
+    worker. With `database` (tests, benchmarks), the caller owns it. `clock` replaces the
+    system clock for time-based rules (tests).
     """
     settings = settings or get_settings()
     if not settings.secret_key:
         raise ValueError("settings need their secrets: use Settings(...).with_secrets()")
     auth_config = AuthConfig(
         keys=TokenKeys(settings.secret_key),
-        clock=SystemClock(),
+        clock=clock or SystemClock(),
         access_ttl_seconds=settings.access_token_ttl_seconds,
         session_ttl=timedelta(days=settings.session_ttl_days),
         public_url=settings.public_url,
@@ -73,6 +78,7 @@ def create_app(
         app.state.db = db
         app.state.web = WebContext(db=db, settings=settings, auth=auth_config, limiter=limiter)
         app.state.scheduling = scheduling_config
+        app.state.waitlist = WaitlistConfig(clock=scheduling_config.clock, scheduling=scheduling_config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -119,6 +125,7 @@ def create_app(
         tenancy_router,
         scheduling_router,
         video_rooms_router,
+        waitlist_router,
         audit_router,
         outbox_router,
     )

@@ -15,6 +15,7 @@ from clinicflow.scheduling import availability_service as availability
 from clinicflow.scheduling import booking
 from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.scheduling.schemas import AvailabilityIn, BookingIn, RuleIn
+from clinicflow.scheduling.video import InPersonOnly
 from clinicflow.tenancy import service as tenancy
 from clinicflow.tenancy.models import LocationKind
 from clinicflow.tenancy.onboarding import onboard_tenant
@@ -173,7 +174,7 @@ async def _seed_schedules(
         now=now,
     )
     if slots:
-        config = SchedulingConfig(clock=SystemClock(), video=_NoVideo())
+        config = SchedulingConfig(clock=SystemClock(), video=InPersonOnly())
         await booking.book(
             uow,
             config,
@@ -186,8 +187,3 @@ async def _seed_schedules(
                 reason="Annual check-up",
             ),
         )
-
-
-class _NoVideo:
-    def join_url(self, *, tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> str:
-        raise AssertionError("the demo books in-person visits only")

@@ -40,6 +40,10 @@ class Permission(StrEnum):
     APPOINTMENTS_READ = "appointments:read"  # everyone's, in scope
     APPOINTMENTS_BOOK = "appointments:book"  # for any patient, in scope
     APPOINTMENTS_MANAGE = "appointments:manage"  # move through the visit, cancel past the cut-off
+    # waitlist
+    WAITLIST_SELF = "waitlist:self"  # join, see and cancel one's own entries; answer offers
+    WAITLIST_READ = "waitlist:read"  # the queues, in scope
+    WAITLIST_MANAGE = "waitlist:manage"  # add patients, reorder, cancel, invite, promote
     # oversight
     AUDIT_READ = "audit:read"
     OUTBOX_READ = "outbox:read"
@@ -47,9 +51,23 @@ class Permission(StrEnum):
 
 P = Permission
 _SEE_CLINICS = frozenset({P.CLINICS_READ, P.LOCATIONS_READ, P.DOCTORS_READ})
-_CLINICAL = _SEE_CLINICS | {P.USERS_READ, P.APPOINTMENTS_READ, P.APPOINTMENTS_BOOK, P.APPOINTMENTS_MANAGE}
+_CLINICAL = _SEE_CLINICS | {
+    P.USERS_READ,
+    P.APPOINTMENTS_READ,
+    P.APPOINTMENTS_BOOK,
+    P.APPOINTMENTS_MANAGE,
+    P.WAITLIST_READ,
+    P.WAITLIST_MANAGE,
+}
 _SCHEDULING_ADMIN = frozenset(
-    {P.AVAILABILITY_MANAGE, P.APPOINTMENTS_READ, P.APPOINTMENTS_BOOK, P.APPOINTMENTS_MANAGE}
+    {
+        P.AVAILABILITY_MANAGE,
+        P.APPOINTMENTS_READ,
+        P.APPOINTMENTS_BOOK,
+        P.APPOINTMENTS_MANAGE,
+        P.WAITLIST_READ,
+        P.WAITLIST_MANAGE,
+    }
 )
 
 # fmt: off
@@ -75,7 +93,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.LAB_TECHNICIAN:  _SEE_CLINICS,
     Role.FINANCE_BILLING: _SEE_CLINICS,
     Role.SUPPORT_STAFF:   _SEE_CLINICS,
-    Role.PATIENT:         _SEE_CLINICS | {P.APPOINTMENTS_SELF},  # choose where to book; own records
+    Role.PATIENT:         _SEE_CLINICS | {P.APPOINTMENTS_SELF, P.WAITLIST_SELF},  # own records only
 }
 
 #: Delegation bound: a role may be granted only by someone holding a role of at least its rank.

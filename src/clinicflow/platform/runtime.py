@@ -6,6 +6,7 @@ Requests get it from the app's state through a dependency instead.
 
 from __future__ import annotations
 
+from clinicflow.platform.clock import Clock, SystemClock
 from clinicflow.platform.db.database import Database
 
 _database: Database | None = None
@@ -21,3 +22,17 @@ def database() -> Database:
     if _database is None:
         raise RuntimeError("the database is not configured in this process")
     return _database
+
+
+_clock: Clock = SystemClock()
+
+
+def set_clock(clock: Clock | None) -> None:
+    """Replace the process's clock (tests freeze it; None restores the system clock)."""
+    global _clock
+    _clock = clock or SystemClock()
+
+
+def clock() -> Clock:
+    """The clock jobs use, so time-based rules are testable end to end."""
+    return _clock

@@ -118,8 +118,12 @@ async def _validated_slot(
     doctor_id: uuid.UUID,
     clinic_id: uuid.UUID,
     starts_at: datetime,
+    enforce_notice: bool = True,
 ) -> Slot:
-    """The offered slot starting exactly at `starts_at`, or the specific 422 saying why not."""
+    """The offered slot starting exactly at `starts_at`, or the specific 422 saying why not.
+
+    `enforce_notice=False` (waitlist offers of a freed slot) skips minimum notice and horizon.
+    """
     tz: ZoneInfo = await availability.require_doctor_at(
         uow, tenant_id=tenant_id, doctor_id=doctor_id, clinic_id=clinic_id
     )
@@ -133,11 +137,11 @@ async def _validated_slot(
     )
     if schedule is None:
         raise OutsideAvailability("The doctor has no availability at this clinic", errors=field)
-    if starts_at < now + timedelta(minutes=schedule.plan.min_notice_minutes):
+    if enforce_notice and starts_at < now + timedelta(minutes=schedule.plan.min_notice_minutes):
         raise InsideMinimumNotice(
             f"Book at least {schedule.plan.min_notice_minutes} minutes ahead", errors=field
         )
-    if starts_at > now + timedelta(days=schedule.plan.horizon_days):
+    if enforce_notice and starts_at > now + timedelta(days=schedule.plan.horizon_days):
         raise BeyondHorizon(f"Book at most {schedule.plan.horizon_days} days ahead", errors=field)
     exceptions = await availability.time_off_between(
         uow,
@@ -504,6 +508,109 @@ async def reschedule(
     )
     await emit(uow, _event(Event.RESCHEDULED, appointment, **old))
     await uow.session.refresh(appointment, ["updated_at"])
+    return appointment
+
+
+async def hold_slot(
+    uow: UnitOfWork,
+    cfg: SchedulingConfig,
+    *,
+    tenant_id: uuid.UUID,
+    doctor_id: uuid.UUID,
+    clinic_id: uuid.UUID,
+    starts_at: datetime,
+    patient_id: uuid.UUID,
+    actor: audit.Actor,
+) -> Appointment:
+    """Keep an offered slot for a waitlist offer: an appointment in status `held`.
+
+    It blocks the doctor's time through the same exclusion constraint as any
+    booking, so while it is held nobody else can book it, and if someone booked
+    it first this raises SlotUnavailable. Minimum notice and horizon do not apply
+    (a freed slot is offered however soon it is).
+    """
+    slot = await _validated_slot(
+        uow,
+        cfg,
+        tenant_id=tenant_id,
+        doctor_id=doctor_id,
+        clinic_id=clinic_id,
+        starts_at=starts_at,
+        enforce_notice=False,
+    )
+    group_id = await _take_seat(uow, tenant_id=tenant_id, doctor_id=doctor_id, clinic_id=clinic_id, slot=slot)
+    appointment_id = uuid.uuid4() if slot.capacity > 1 else group_id
+    appointment = Appointment(
+        id=appointment_id,
+        tenant_id=tenant_id,
+        clinic_id=clinic_id,
+        doctor_id=doctor_id,
+        patient_id=patient_id,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        blocked_from=slot.blocked_from,
+        blocked_until=slot.blocked_until,
+        slot_group_id=group_id,
+        status=Status.HELD.value,
+        kind=AppointmentKind.IN_PERSON.value,
+        reason="Waitlist offer",
+    )
+    uow.session.add(appointment)
+    await uow.flush()
+    await uow.session.refresh(appointment, ["created_at", "updated_at"])
+    await audit.record(
+        uow,
+        tenant_id=tenant_id,
+        actor=actor,
+        action="appointment.held",
+        subject_type="appointment",
+        subject_id=appointment.id,
+        after={"doctor_id": doctor_id, "patient_id": patient_id, "starts_at": appointment.starts_at},
+    )
+    return appointment
+
+
+async def settle_hold(
+    uow: UnitOfWork,
+    *,
+    tenant_id: uuid.UUID,
+    appointment_id: uuid.UUID,
+    accept: bool,
+    actor: audit.Actor,
+    reason: str | None = None,
+) -> Appointment | None:
+    """Turn a held slot into a booking (accept) or free it (release). Releasing emits no
+    `appointment.cancelled`: the waitlist offers the slot on by itself. None if the hold
+    is gone (already settled)."""
+    appointment = (
+        await uow.session.execute(
+            select(Appointment)
+            .where(Appointment.tenant_id == tenant_id, Appointment.id == appointment_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if appointment is None or appointment.status != Status.HELD.value:
+        return None
+    target = next_status(Status.HELD, Action.ACCEPT_OFFER if accept else Action.RELEASE)
+    appointment.status = target.value
+    if not accept:
+        appointment.cancelled_at = datetime.now(UTC)
+        appointment.cancel_reason = reason
+        await _release_seat(uow, appointment)
+    await uow.flush()
+    await audit.record(
+        uow,
+        tenant_id=tenant_id,
+        actor=actor,
+        action="appointment.booked" if accept else "appointment.released",
+        subject_type="appointment",
+        subject_id=appointment.id,
+        before={"status": Status.HELD.value},
+        after={"status": target.value},
+        details={"via": "waitlist", **({"reason": reason} if reason else {})},
+    )
+    if accept:
+        await emit(uow, _event(Event.BOOKED, appointment, via="waitlist"))
     return appointment
 
 

@@ -29,8 +29,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from clinicflow.platform.db import Base, IdMixin, TenantOwned, TimestampMixin
 
-ACTIVE_STATUSES = ("scheduled", "confirmed", "checked_in", "in_consultation")
-_ACTIVE_SQL = "status IN ('scheduled', 'confirmed', 'checked_in', 'in_consultation')"
+# `held`: a freed slot kept for a waitlisted patient until they answer the offer. It holds
+# the doctor's time like any booking, so the same constraint keeps everyone else out.
+ACTIVE_STATUSES = ("held", "scheduled", "confirmed", "checked_in", "in_consultation")
+_ACTIVE_SQL = "status IN ('held', 'scheduled', 'confirmed', 'checked_in', 'in_consultation')"
 
 
 class AppointmentKind(StrEnum):
@@ -176,7 +178,7 @@ class Appointment(IdMixin, TimestampMixin, TenantOwned, Base):
         _clinic_fk("appointments"),
         UniqueConstraint("tenant_id", "id"),
         CheckConstraint(
-            "status IN ('scheduled', 'confirmed', 'checked_in', 'in_consultation', 'completed', "
+            "status IN ('held', 'scheduled', 'confirmed', 'checked_in', 'in_consultation', 'completed', "
             "'cancelled', 'no_show')",
             name="status_known",
         ),

@@ -4,6 +4,7 @@
     scheduled, confirmed, checked_in ─cancel─▶ cancelled
     scheduled, confirmed ─no_show─▶ no_show
     scheduled, confirmed ─reschedule─▶ scheduled (a new time needs confirming again)
+    held ─accept_offer─▶ scheduled; held ─release─▶ cancelled (waitlist offers)
 
 `checked_in` is reached through check-in (a later issue) or staff. `TRANSITIONS`
 below is the authority; this drawing summarises it.
@@ -17,6 +18,7 @@ from clinicflow.scheduling.errors import InvalidTransition
 
 
 class Status(StrEnum):
+    HELD = "held"  # kept for a waitlist offer until the patient answers
     SCHEDULED = "scheduled"
     CONFIRMED = "confirmed"
     CHECKED_IN = "checked_in"
@@ -34,6 +36,8 @@ class Action(StrEnum):
     CANCEL = "cancel"
     NO_SHOW = "no_show"
     RESCHEDULE = "reschedule"
+    ACCEPT_OFFER = "accept_offer"
+    RELEASE = "release"
 
 
 S, A = Status, Action
@@ -54,10 +58,12 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (S.CONFIRMED,       A.NO_SHOW):    S.NO_SHOW,
     (S.SCHEDULED,       A.RESCHEDULE): S.SCHEDULED,
     (S.CONFIRMED,       A.RESCHEDULE): S.SCHEDULED,  # a new time needs confirming again
+    (S.HELD,            A.ACCEPT_OFFER): S.SCHEDULED,  # the waitlisted patient took the offer
+    (S.HELD,            A.RELEASE):    S.CANCELLED,  # declined or not answered in time
 }
 # fmt: on
 
-ACTIVE = frozenset({S.SCHEDULED, S.CONFIRMED, S.CHECKED_IN, S.IN_CONSULTATION})
+ACTIVE = frozenset({S.HELD, S.SCHEDULED, S.CONFIRMED, S.CHECKED_IN, S.IN_CONSULTATION})
 
 
 def next_status(current: Status, action: Action) -> Status:

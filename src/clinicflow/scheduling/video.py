@@ -31,3 +31,10 @@ class SignedRoomProvider:
     def join_url(self, *, tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> str:
         token = self.token(tenant_id, appointment_id)
         return f"{self._base}/video/rooms/{appointment_id}?tenant={tenant_id}&token={token}"
+
+
+class InPersonOnly:
+    """For contexts that never create video visits (waitlist holds are in person)."""
+
+    def join_url(self, *, tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> str:
+        raise RuntimeError("no video provider in this context")
