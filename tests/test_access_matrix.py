@@ -25,8 +25,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from clinicflow.identity import service as identity
+from clinicflow.identity.passwords import hash_password_sync
 from clinicflow.identity.principal import Grant, Principal
 from clinicflow.identity.roles import Role
 from clinicflow.platform.clock import SystemClock
@@ -503,6 +505,9 @@ async def _call(
     return await client.request(case.method, path, json=body, headers=headers, params=params)
 
 
+_SHARED_HASH = hash_password_sync(PASSWORD)
+
+
 @pytest.fixture
 async def world(
     database: Database, make_client: ClientFactory
@@ -511,9 +516,22 @@ async def world(
     own = await make_tenant(database)
     other = await make_tenant(database)
     emails: dict[Role, str] = {}
-    for role in ALL_TENANT:
-        user = await make_user(database, tenant_id=own.id, roles=(role,))
-        emails[role] = user.email
+    async with database.transaction() as uow:
+        for role in ALL_TENANT:
+            user = await identity.create_user(
+                uow,
+                tenant_id=own.id,
+                email=f"{role.lower()}-{uuid.uuid4().hex[:6]}@example.test",
+                full_name=role.title(),
+                password=None,
+                roles=[role],
+            )
+            emails[role] = user.email
+        # One real argon2id hash shared by all: hashing 13 times per case would dominate the run.
+        await uow.session.execute(
+            text("UPDATE users SET password_hash = :h WHERE tenant_id = :t"),
+            {"h": _SHARED_HASH, "t": own.id},
+        )
     async with database.transaction() as uow:
         emails[Role.SUPER_ADMIN] = f"ops-{uuid.uuid4().hex[:6]}@platform.example"
         await identity.create_platform_admin(
