@@ -56,6 +56,15 @@ def ours(url: str) -> Any:
     return create_app(settings=settings, database=database, extra_routers=[router])
 
 
+def ours_with_worker(url: str) -> Any:
+    """The app as `clinicflow serve` runs it: its own database pool and an in-process worker."""
+    import os
+
+    os.environ["DATABASE_URL"] = url
+    settings = Settings(CLINICFLOW_ENV=Environment.TEST, CLINICFLOW_LOG_LEVEL="WARNING").with_secrets()
+    return create_app(settings=settings, with_worker=True)
+
+
 def bare(url: str) -> Any:
     pool = AsyncConnectionPool(libpq_url(url), min_size=10, max_size=10, open=False)
 
@@ -89,7 +98,7 @@ def bare(url: str) -> Any:
 if __name__ == "__main__":
     kind, url, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     configure_logging(level="WARNING")  # as `clinicflow serve` does, at production verbosity
-    app = ours(url) if kind == "ours" else bare(url)
+    app = {"ours": ours, "bare": bare, "ours-worker": ours_with_worker}[kind](url)
     uvicorn.run(
         app,
         host="127.0.0.1",

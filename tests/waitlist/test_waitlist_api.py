@@ -543,3 +543,24 @@ async def test_no_offer_when_auto_offer_is_off_and_manual_invite_works(
     assert (
         await client.post(f"/api/v1/waitlists/{entry['id']}/accept", headers=bearer(tokens))
     ).status_code == 200
+
+
+async def test_leaving_the_queue_frees_a_place_under_the_cap(
+    frozen: httpx.AsyncClient, database: Database, practice: Practice
+) -> None:
+    client = frozen
+    assert (await _policy(client, practice, max_queue_size=1)).status_code == 200
+    _, first_headers = await _patient(database, client, practice)
+    first = await _join(client, practice, first_headers)
+    _, second_headers = await _patient(database, client, practice)
+    body = {"clinic_id": str(practice.clinic.id)}
+    full = await client.post("/api/v1/waitlists", json=body, headers=second_headers)
+    assert full.json()["code"] == "WAITLIST_FULL"
+    cancelled = await client.patch(
+        f"/api/v1/waitlists/{first['id']}", json={"status": "cancelled"}, headers=first_headers
+    )
+    assert cancelled.json()["status"] == "cancelled"
+    assert (await client.post("/api/v1/waitlists", json=body, headers=second_headers)).status_code == 201
+    async with database.engine.connect() as conn:
+        live = (await conn.execute(text("SELECT live_entries FROM waitlist_policies"))).scalar_one()
+    assert live == 1

@@ -36,6 +36,7 @@ class WaitlistPolicy(IdMixin, TimestampMixin, TenantOwned, Base):
         ),
         UniqueConstraint("tenant_id", "clinic_id"),
         CheckConstraint("max_queue_size BETWEEN 1 AND 1000000", name="queue_size"),
+        CheckConstraint("live_entries >= 0", name="live_entries"),
         CheckConstraint("auto_expiry_hours BETWEEN 1 AND 8760", name="expiry"),
         CheckConstraint("offer_response_minutes BETWEEN 1 AND 10080", name="response"),
         CheckConstraint(
@@ -56,6 +57,9 @@ class WaitlistPolicy(IdMixin, TimestampMixin, TenantOwned, Base):
     quiet_start: Mapped[time | None]
     quiet_end: Mapped[time | None]
     templates: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    # How many entries are live (active or invited): joins check the cap against this
+    # counter under the row lock instead of counting a queue that may hold 100k rows.
+    live_entries: Mapped[int] = mapped_column(server_default=text("0"))
 
 
 class WaitlistEntry(IdMixin, TimestampMixin, TenantOwned, Base):

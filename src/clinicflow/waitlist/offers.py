@@ -40,6 +40,7 @@ from clinicflow.waitlist.schemas import EntryRead, EntryStatus
 from clinicflow.waitlist.service import (
     WaitlistConfig,
     close,
+    left_queue,
     policy_row,
     read,
     visible_entry,
@@ -257,6 +258,7 @@ async def _promoted(
     uow: UnitOfWork, entry: WaitlistEntry, *, appointment_id: uuid.UUID, actor: Actor, now: datetime, via: str
 ) -> None:
     previous = entry.status
+    await left_queue(uow, entry)
     entry.status = EntryStatus.PROMOTED.value
     entry.promoted_appointment_id = appointment_id
     entry.promoted_at = now

@@ -259,21 +259,11 @@ async def join(uow: UnitOfWork, cfg: WaitlistConfig, principal: Principal, *, da
                 errors=[FieldProblem(field="doctor_id", message="not a doctor of this clinic")],
             )
     policy = await policy_row(uow, tenant_id=tenant_id, clinic_id=data.clinic_id, lock=True)
-    live = (
-        await uow.execute(
-            select(func.count())
-            .select_from(WaitlistEntry)
-            .where(
-                WaitlistEntry.tenant_id == tenant_id,
-                WaitlistEntry.clinic_id == data.clinic_id,
-                WaitlistEntry.status.in_(LIVE),
-            )
-        )
-    ).scalar_one()
-    if live >= policy.max_queue_size:
+    if policy.live_entries >= policy.max_queue_size:
         raise WaitlistFull(
             f"The waitlist holds at most {policy.max_queue_size} patients", limit=policy.max_queue_size
         )
+    policy.live_entries += 1
     now = cfg.clock.now()
     weights = weights_of(policy)
     entry = WaitlistEntry(
@@ -432,6 +422,15 @@ async def patient_history(
     return [read(e, weights[e.clinic_id], now) for e in entries]
 
 
+async def left_queue(uow: UnitOfWork, entry: WaitlistEntry) -> None:
+    """An entry stopped being live (promoted, expired, cancelled): free its place under the cap."""
+    await uow.session.execute(
+        update(WaitlistPolicy)
+        .where(WaitlistPolicy.tenant_id == entry.tenant_id, WaitlistPolicy.clinic_id == entry.clinic_id)
+        .values(live_entries=WaitlistPolicy.live_entries - 1)
+    )
+
+
 async def close(
     uow: UnitOfWork,
     entry: WaitlistEntry,
@@ -445,6 +444,8 @@ async def close(
 ) -> None:
     """End an entry's life (expired or cancelled), audited and announced once."""
     previous = entry.status
+    if previous in LIVE:
+        await left_queue(uow, entry)
     entry.status = status.value
     entry.respond_by = None
     entry.closed_at = now

@@ -197,6 +197,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("live_entries", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.CheckConstraint("live_entries >= 0", name=op.f("ck_waitlist_policies_live_entries")),
         sa.CheckConstraint("auto_expiry_hours BETWEEN 1 AND 8760", name=op.f("ck_waitlist_policies_expiry")),
         sa.CheckConstraint(
             "max_queue_size BETWEEN 1 AND 1000000", name=op.f("ck_waitlist_policies_queue_size")
