@@ -492,6 +492,12 @@ async def add_patient_profile(
     await uow.flush()
 
 
+async def user_id_by_email(uow: UnitOfWork, *, tenant_id: uuid.UUID, email: str) -> uuid.UUID | None:
+    """The id of the tenant's user with this email (any case), if there is one."""
+    user = await UserRepository(uow, tenant_id).by_email(email)
+    return user.id if user is not None else None
+
+
 async def platform_admin_exists(uow: UnitOfWork, *, email: str) -> bool:
     return await platform_admin_by_email(uow, email) is not None
 
