@@ -95,3 +95,16 @@ def test_every_protected_route_documents_401_and_every_route_with_input_422() ->
             if ("requestBody" in operation or operation.get("parameters")) and "422" not in responses:
                 missing.append(f"{method} {path}: 422")
     assert missing == []
+
+
+def test_protected_routes_declare_the_bearer_scheme_and_public_ones_do_not() -> None:
+    app = _app()
+    schema = app.openapi()
+    assert "HTTPBearer" in schema["components"]["securitySchemes"]
+    for path, methods, dependant in api_routes(app):
+        if path in OPERATIONAL:
+            continue
+        for method in methods:
+            operation = schema["paths"][path][method.lower()]
+            secured = bool(operation.get("security"))
+            assert secured == (_declaration(dependant) != "public"), f"{method} {path}"

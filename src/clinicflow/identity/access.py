@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from clinicflow.config import Settings
 from clinicflow.errors import Forbidden, TenantMismatch, Unauthenticated
@@ -29,6 +31,7 @@ from clinicflow.platform.db import Database
 from clinicflow.platform.ratelimit import RateLimiter
 
 _BEARER = {"WWW-Authenticate": "Bearer"}
+_BEARER_SCHEME = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login")
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,13 @@ class Requires:
         joiner = " or " if self.any_of else ", "
         return f"Requires({joiner.join(self.permissions) or 'signed in'})"
 
-    async def __call__(self, request: Request) -> Principal:
+    async def __call__(
+        self,
+        request: Request,
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER_SCHEME)] = None,
+    ) -> Principal:
+        # `_credentials` only declares the bearer scheme in OpenAPI ("Authorize" in /docs);
+        # `authenticate` reads the header itself so every failure is our problem+json 401.
         principal = await authenticate(request)
         if self.tenant_member and principal.tenant_id is None and not _platform_only(self.permissions):
             raise Forbidden("Platform administrators have no access to tenant data")
