@@ -564,3 +564,27 @@ async def test_leaving_the_queue_frees_a_place_under_the_cap(
     async with database.engine.connect() as conn:
         live = (await conn.execute(text("SELECT live_entries FROM waitlist_policies"))).scalar_one()
     assert live == 1
+
+
+async def test_rescheduling_away_offers_the_old_time(
+    frozen: httpx.AsyncClient, database: Database, practice: Practice
+) -> None:
+    client = frozen
+    old_time, new_time = tomorrow_at(13), tomorrow_at(13, days=2)
+    booked = await client.post(
+        "/api/v1/appointments", json=practice.booking(old_time), headers=practice.patient
+    )
+    _, headers = await _patient(database, client, practice)
+    entry = await _join(client, practice, headers)
+    moved = await client.post(
+        f"/api/v1/appointments/{booked.json()['id']}/reschedule",
+        json={"starts_at": new_time.isoformat()},
+        headers=practice.patient,
+    )
+    assert moved.status_code == 200
+    await _drain_events()
+    invited = await _entry(client, entry["id"], headers)
+    assert invited["status"] == "invited"
+    held = await client.get(f"/api/v1/appointments/{invited['offered_appointment_id']}", headers=headers)
+    assert held.json()["status"] == "held"
+    assert datetime.fromisoformat(held.json()["starts_at"]) == old_time

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from clinicflow.errors import FieldProblem, IdempotencyKeyReused, ValidationFailed
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.idempotency_models import IdempotencyRecord
+from clinicflow.platform.ids import uuid7
 
 _KEY = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
 
@@ -49,7 +50,7 @@ async def claim(
         await uow.session.execute(
             insert(IdempotencyRecord)
             .values(
-                id=uuid.uuid4(),
+                id=uuid7(),
                 tenant_id=tenant_id,
                 caller_id=caller_id,
                 scope=scope,

@@ -25,6 +25,7 @@ from clinicflow.identity.principal import Principal
 from clinicflow.platform.clock import Clock
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.db.integrity import translate_db_error
+from clinicflow.platform.ids import uuid7
 from clinicflow.platform.pagination import PageParams, page_of, paginate
 from clinicflow.scheduling import availability_service as availability
 from clinicflow.scheduling.availability import Slot
@@ -165,11 +166,11 @@ async def _take_seat(
     """The slot group id for a new appointment: its own for a one-seat slot; for a group
     session, one more seat on the session's counter (row-locked upsert; full is 409)."""
     if slot.capacity == 1:
-        return uuid.uuid4()  # replaced by the appointment's own id
+        return uuid7()  # a one-seat appointment is its own group: this becomes its id
     stmt = (
         insert(GroupSlot)
         .values(
-            id=uuid.uuid4(),
+            id=uuid7(),
             tenant_id=tenant_id,
             doctor_id=doctor_id,
             clinic_id=clinic_id,
@@ -240,7 +241,7 @@ async def book(
     group_id = await _take_seat(
         uow, tenant_id=tenant_id, doctor_id=data.doctor_id, clinic_id=data.clinic_id, slot=slot
     )
-    appointment_id = uuid.uuid4() if slot.capacity > 1 else group_id
+    appointment_id = uuid7() if slot.capacity > 1 else group_id
     appointment = Appointment(
         id=appointment_id,
         tenant_id=tenant_id,
@@ -539,7 +540,7 @@ async def hold_slot(
         enforce_notice=False,
     )
     group_id = await _take_seat(uow, tenant_id=tenant_id, doctor_id=doctor_id, clinic_id=clinic_id, slot=slot)
-    appointment_id = uuid.uuid4() if slot.capacity > 1 else group_id
+    appointment_id = uuid7() if slot.capacity > 1 else group_id
     appointment = Appointment(
         id=appointment_id,
         tenant_id=tenant_id,

@@ -24,6 +24,7 @@ from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
 from clinicflow.platform.clock import Clock
 from clinicflow.platform.db import UnitOfWork
+from clinicflow.platform.ids import uuid7
 from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.tenancy import service as tenancy
 from clinicflow.waitlist import scoring
@@ -72,7 +73,7 @@ async def policy_row(
     lock: joins of one clinic serialise on it, which makes the queue cap exact."""
     await uow.session.execute(
         insert(WaitlistPolicy)
-        .values(id=uuid.uuid4(), tenant_id=tenant_id, clinic_id=clinic_id)
+        .values(id=uuid7(), tenant_id=tenant_id, clinic_id=clinic_id)
         .on_conflict_do_nothing(index_elements=["tenant_id", "clinic_id"])
     )
     stmt = select(WaitlistPolicy).where(
