@@ -502,3 +502,116 @@ async def test_a_clinic_with_upcoming_appointments_cannot_be_deleted(
     assert (
         await client.delete(f"/api/v1/clinics/{practice.clinic.id}", headers=practice.admin)
     ).status_code == 204
+
+
+RULE = {"weekday": 0, "start": "09:00", "end": "12:00"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("PUT", "availability", {"rules": [{**RULE, "weekday": 7}]}, "rules.0.weekday"),
+        ("PUT", "availability", {"rules": [{**RULE, "slot_minutes": 3}]}, "rules.0.slot_minutes"),
+        ("PUT", "availability", {"rules": [{**RULE, "end": "09:00"}]}, "rules.0"),
+        (
+            "PUT",
+            "availability",
+            {"rules": [{**RULE, "valid_from": "2030-02-01", "valid_to": "2030-01-01"}]},
+            "rules.0",
+        ),
+        ("PUT", "availability", {"clinic_id": str(uuid.uuid4()), "rules": [RULE]}, "clinic_id"),
+        ("PUT", "availability", {"rules": [RULE], "horizon_days": 0}, "horizon_days"),
+        (
+            "POST",
+            "time-off",
+            {"starts_at": "2030-01-02T10:00:00Z", "ends_at": "2030-01-02T09:00:00Z"},
+            "body",
+        ),
+        ("POST", "time-off", {"from_date": "2030-01-02"}, "body"),
+        (
+            "POST",
+            "time-off",
+            {"starts_at": "2030-01-02T10:00:00", "ends_at": "2030-01-02T11:00:00"},
+            "starts_at",
+        ),
+        (
+            "POST",
+            "time-off",
+            {"clinic_id": None, "from_date": "2030-01-02", "to_date": "2030-01-02"},
+            "clinic_id",
+        ),
+    ],
+)
+async def test_bad_availability_and_time_off_are_422_and_change_nothing(
+    client: httpx.AsyncClient,
+    database: Database,
+    practice: Practice,
+    method: str,
+    path: str,
+    body: dict[str, object],
+    field: str,
+) -> None:
+    before = (
+        await client.get(
+            f"/api/v1/doctors/{practice.doctor_id}/availability",
+            params={"clinic_id": str(practice.clinic.id)},
+            headers=practice.doctor,
+        )
+    ).json()
+    payload = {"clinic_id": str(practice.clinic.id), **body}
+    response = await client.request(
+        method, f"/api/v1/doctors/{practice.doctor_id}/{path}", json=payload, headers=practice.admin
+    )
+    assert response.status_code == 422, response.text
+    assert any(e["field"].startswith(field) for e in response.json()["errors"]), response.json()
+    after = (
+        await client.get(
+            f"/api/v1/doctors/{practice.doctor_id}/availability",
+            params={"clinic_id": str(practice.clinic.id)},
+            headers=practice.doctor,
+        )
+    ).json()
+    assert after == before
+    assert await count_rows(database, "time_off") == 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "2030-01-02T00:00:00Z", "to": "2030-01-01T00:00:00Z"},
+        {"from": "2030-01-01T00:00:00Z", "to": "2030-03-01T00:00:00Z"},
+        {"from": "2030-01-01T00:00:00", "to": "2030-01-02T00:00:00"},
+        {"from": "yesterday", "to": "2030-01-02T00:00:00Z"},
+    ],
+)
+async def test_bad_slot_ranges_are_422(
+    client: httpx.AsyncClient, practice: Practice, params: dict[str, str]
+) -> None:
+    response = await client.get(
+        f"/api/v1/doctors/{practice.doctor_id}/slots", params=params, headers=practice.patient
+    )
+    assert response.status_code == 422
+
+
+async def test_bad_reschedules_and_cancellations_change_nothing(
+    client: httpx.AsyncClient, database: Database, practice: Practice
+) -> None:
+    booked = await client.post(
+        "/api/v1/appointments", json=practice.booking(tomorrow_at(9)), headers=practice.patient
+    )
+    url = f"/api/v1/appointments/{booked.json()['id']}"
+    for body in (
+        {"starts_at": "2030-01-01T09:00:00"},
+        {"starts_at": tomorrow_at(9, 10).isoformat()},
+        {"when": "soon"},
+    ):
+        assert (
+            await client.post(f"{url}/reschedule", json=body, headers=practice.patient)
+        ).status_code == 422
+    extra = await client.post(
+        f"{url}/cancel", json={"reason": "x", "status": "completed"}, headers=practice.patient
+    )
+    assert extra.status_code == 422
+    unchanged = (await client.get(url, headers=practice.patient)).json()
+    assert unchanged["status"] == "scheduled"
+    assert unchanged["starts_at"] == booked.json()["starts_at"]
