@@ -615,3 +615,28 @@ async def test_bad_reschedules_and_cancellations_change_nothing(
     unchanged = (await client.get(url, headers=practice.patient)).json()
     assert unchanged["status"] == "scheduled"
     assert unchanged["starts_at"] == booked.json()["starts_at"]
+
+
+async def test_the_slots_query_reads_one_doctors_appointments_through_the_index(
+    database: Database, practice: Practice
+) -> None:
+    """Other doctors' and tenants' appointments are never scanned: the plan is an index scan
+    whose condition pins tenant and doctor (the (tenant_id, doctor_id, starts_at) b-tree, or
+    the exclusion constraint's GiST index, which covers exactly the active rows). Seq scans
+    are disabled so the plan shows whether an index can serve the query at any table size."""
+    from clinicflow.scheduling.availability_service import busy_statement
+
+    statement = busy_statement(
+        tenant_id=practice.tenant.id,
+        doctor_id=practice.doctor_id,
+        start=tomorrow_at(0),
+        end=tomorrow_at(0, days=7),
+    )
+    sql = str(statement.compile(dialect=database.engine.dialect, compile_kwargs={"literal_binds": True}))
+    async with database.engine.connect() as conn:
+        await conn.execute(text("SET enable_seqscan = off"))
+        plan = "\n".join((await conn.execute(text(f"EXPLAIN {sql}"))).scalars())
+    assert "Seq Scan" not in plan, plan
+    condition = next(line for line in plan.splitlines() if "Index Cond" in line)
+    assert f"tenant_id = '{practice.tenant.id}'" in condition, plan
+    assert f"doctor_id = '{practice.doctor_id}'" in condition, plan

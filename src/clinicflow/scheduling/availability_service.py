@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
@@ -133,26 +134,26 @@ async def time_off_between(
     return [Interval(r["starts_at"], r["ends_at"]) for r in rows.mappings()]
 
 
+def busy_statement(*, tenant_id: uuid.UUID, doctor_id: uuid.UUID, start: datetime, end: datetime) -> Any:
+    """The doctor's active holds around `[start, end)`, through `(tenant_id, doctor_id, starts_at)`:
+    a visit is at most a day long, so its start lies within a day of the range."""
+    table = Appointment.__table__
+    return select(
+        table.c.blocked_from, table.c.blocked_until, table.c.starts_at, table.c.slot_group_id, table.c.id
+    ).where(
+        table.c.tenant_id == tenant_id,
+        table.c.doctor_id == doctor_id,
+        table.c.starts_at >= start - timedelta(days=1),
+        table.c.starts_at < end + timedelta(days=1),
+        table.c.status.in_(ACTIVE_STATUSES),
+    )
+
+
 async def busy_between(
     uow: UnitOfWork, *, tenant_id: uuid.UUID, doctor_id: uuid.UUID, start: datetime, end: datetime
 ) -> list[Busy]:
-    """The doctor's active holds overlapping `[start, end)` (any clinic: a doctor is in one place).
-
-    Reads through `(tenant_id, doctor_id, starts_at)`; a visit is at most a day long,
-    so its start lies within a day before `end`.
-    """
-    table = Appointment.__table__
-    rows = await uow.execute(
-        select(
-            table.c.blocked_from, table.c.blocked_until, table.c.starts_at, table.c.slot_group_id, table.c.id
-        ).where(
-            table.c.tenant_id == tenant_id,
-            table.c.doctor_id == doctor_id,
-            table.c.starts_at >= start - timedelta(days=1),
-            table.c.starts_at < end + timedelta(days=1),
-            table.c.status.in_(ACTIVE_STATUSES),
-        )
-    )
+    """The doctor's active holds overlapping `[start, end)` (any clinic: a doctor is in one place)."""
+    rows = await uow.execute(busy_statement(tenant_id=tenant_id, doctor_id=doctor_id, start=start, end=end))
     return [
         Busy(
             blocked_from=r["blocked_from"],
