@@ -91,6 +91,15 @@ async def make_practice(
         database, client, tenant=tenant, role=Role.RECEPTIONIST, clinic_id=clinic.id
     )
     _, admin = await make_member(database, client, tenant=tenant, role=Role.TENANT_ADMIN)
+    # No patient cut-off by default: tests book "tomorrow" at fixed local times, and a 24-hour
+    # cut-off would make patients' own changes pass or fail depending on the time of day.
+    # The cut-off test sets its own policy.
+    policy = await client.put(
+        f"/api/v1/clinics/{clinic.id}/scheduling-policy",
+        json={"patient_cancel_cutoff_minutes": 0},
+        headers=admin,
+    )
+    assert policy.status_code == 200, policy.text
     return Practice(tenant, clinic, doctor.id, doctor_headers, patient.id, patient_headers, reception, admin)
 
 

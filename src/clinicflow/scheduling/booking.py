@@ -1,4 +1,6 @@
-"""Appointment use cases: book, move through the visit, cancel, reschedule, follow-ups, series.
+"""Appointment use cases: book, see, move through the visit, cancel, reschedule.
+
+Holds for waitlist offers are in `holds.py`; follow-ups and series in `recurring.py`.
 
 Callers own the unit of work; nothing here commits. The database refuses a
 double booking (exclusion constraint) and a seat past a group's capacity
@@ -35,14 +37,11 @@ from clinicflow.scheduling.errors import (
     InsideMinimumNotice,
     InThePast,
     OutsideAvailability,
-    SeriesConflict,
-    SlotUnavailable,
 )
 from clinicflow.scheduling.events import AppointmentEvent, Event, emit
 from clinicflow.scheduling.models import (
     Appointment,
     AppointmentKind,
-    AppointmentSeries,
     ClinicSchedulingPolicy,
     FollowUpPlan,
     GroupSlot,
@@ -50,12 +49,7 @@ from clinicflow.scheduling.models import (
 from clinicflow.scheduling.schemas import (
     AppointmentRead,
     BookingIn,
-    FollowUpIn,
-    FollowUpRead,
     RescheduleIn,
-    SeriesIn,
-    SeriesRead,
-    SkippedRead,
 )
 from clinicflow.scheduling.state import Action, Status, next_status
 from clinicflow.scheduling.video import VideoProvider
@@ -512,109 +506,6 @@ async def reschedule(
     return appointment
 
 
-async def hold_slot(
-    uow: UnitOfWork,
-    cfg: SchedulingConfig,
-    *,
-    tenant_id: uuid.UUID,
-    doctor_id: uuid.UUID,
-    clinic_id: uuid.UUID,
-    starts_at: datetime,
-    patient_id: uuid.UUID,
-    actor: audit.Actor,
-) -> Appointment:
-    """Keep an offered slot for a waitlist offer: an appointment in status `held`.
-
-    It blocks the doctor's time through the same exclusion constraint as any
-    booking, so while it is held nobody else can book it, and if someone booked
-    it first this raises SlotUnavailable. Minimum notice and horizon do not apply
-    (a freed slot is offered however soon it is).
-    """
-    slot = await _validated_slot(
-        uow,
-        cfg,
-        tenant_id=tenant_id,
-        doctor_id=doctor_id,
-        clinic_id=clinic_id,
-        starts_at=starts_at,
-        enforce_notice=False,
-    )
-    group_id = await _take_seat(uow, tenant_id=tenant_id, doctor_id=doctor_id, clinic_id=clinic_id, slot=slot)
-    appointment_id = uuid7() if slot.capacity > 1 else group_id
-    appointment = Appointment(
-        id=appointment_id,
-        tenant_id=tenant_id,
-        clinic_id=clinic_id,
-        doctor_id=doctor_id,
-        patient_id=patient_id,
-        starts_at=slot.starts_at,
-        ends_at=slot.ends_at,
-        blocked_from=slot.blocked_from,
-        blocked_until=slot.blocked_until,
-        slot_group_id=group_id,
-        status=Status.HELD.value,
-        kind=AppointmentKind.IN_PERSON.value,
-        reason="Waitlist offer",
-    )
-    uow.session.add(appointment)
-    await uow.flush()
-    await uow.session.refresh(appointment, ["created_at", "updated_at"])
-    await audit.record(
-        uow,
-        tenant_id=tenant_id,
-        actor=actor,
-        action="appointment.held",
-        subject_type="appointment",
-        subject_id=appointment.id,
-        after={"doctor_id": doctor_id, "patient_id": patient_id, "starts_at": appointment.starts_at},
-    )
-    return appointment
-
-
-async def settle_hold(
-    uow: UnitOfWork,
-    *,
-    tenant_id: uuid.UUID,
-    appointment_id: uuid.UUID,
-    accept: bool,
-    actor: audit.Actor,
-    reason: str | None = None,
-) -> Appointment | None:
-    """Turn a held slot into a booking (accept) or free it (release). Releasing emits no
-    `appointment.cancelled`: the waitlist offers the slot on by itself. None if the hold
-    is gone (already settled)."""
-    appointment = (
-        await uow.session.execute(
-            select(Appointment)
-            .where(Appointment.tenant_id == tenant_id, Appointment.id == appointment_id)
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
-    if appointment is None or appointment.status != Status.HELD.value:
-        return None
-    target = next_status(Status.HELD, Action.ACCEPT_OFFER if accept else Action.RELEASE)
-    appointment.status = target.value
-    if not accept:
-        appointment.cancelled_at = datetime.now(UTC)
-        appointment.cancel_reason = reason
-        await _release_seat(uow, appointment)
-    await uow.flush()
-    await audit.record(
-        uow,
-        tenant_id=tenant_id,
-        actor=actor,
-        action="appointment.booked" if accept else "appointment.released",
-        subject_type="appointment",
-        subject_id=appointment.id,
-        before={"status": Status.HELD.value},
-        after={"status": target.value},
-        details={"via": "waitlist", **({"reason": reason} if reason else {})},
-    )
-    if accept:
-        await emit(uow, _event(Event.BOOKED, appointment, via="waitlist"))
-    return appointment
-
-
 async def _open_follow_up(
     uow: UnitOfWork, *, tenant_id: uuid.UUID, plan_id: uuid.UUID, patient_id: uuid.UUID
 ) -> FollowUpPlan:
@@ -631,122 +522,3 @@ async def _open_follow_up(
             errors=[FieldProblem(field="follow_up_plan_id", message="not an open plan of this patient")],
         )
     return plan
-
-
-async def create_follow_up(
-    uow: UnitOfWork, cfg: SchedulingConfig, principal: Principal, *, parent_id: uuid.UUID, data: FollowUpIn
-) -> FollowUpRead:
-    """A follow-up of a visit: a plan due in a date window (booked later with
-    `follow_up_plan_id`), or a booking now with the same doctor, linked to its parent.
-    Needs `appointments:book` at the visit's clinic."""
-    parent = await get_visible(uow, principal, parent_id)
-    if not principal.can(P.APPOINTMENTS_BOOK, clinic_id=parent.clinic_id):
-        raise Forbidden("Follow-ups are planned by clinic staff")
-    if data.starts_at is not None:
-        booking = BookingIn(
-            doctor_id=parent.doctor_id,
-            clinic_id=parent.clinic_id,
-            starts_at=data.starts_at,
-            patient_id=parent.patient_id,
-            reason=data.notes,
-            kind=AppointmentKind(parent.kind),
-        )
-        appointment = await book(uow, cfg, principal, data=booking, parent_id=parent.id)
-        return FollowUpRead(parent_id=parent.id, status="booked", appointment=read(appointment))
-    assert data.due_from is not None
-    assert data.due_to is not None
-    plan = FollowUpPlan(
-        tenant_id=parent.tenant_id,
-        parent_id=parent.id,
-        patient_id=parent.patient_id,
-        doctor_id=parent.doctor_id,
-        clinic_id=parent.clinic_id,
-        due_from=data.due_from,
-        due_to=data.due_to,
-        notes=data.notes,
-    )
-    uow.session.add(plan)
-    await uow.flush()
-    await audit.record(
-        uow,
-        tenant_id=parent.tenant_id,
-        actor=principal.actor,
-        action="follow_up.planned",
-        subject_type="appointment",
-        subject_id=parent.id,
-        after={"plan_id": plan.id, "due_from": plan.due_from, "due_to": plan.due_to},
-    )
-    return FollowUpRead(
-        id=plan.id, parent_id=parent.id, due_from=plan.due_from, due_to=plan.due_to, status="open"
-    )
-
-
-def series_instants(
-    first: datetime, tz: ZoneInfo, *, weeks: int, count: int | None, until: datetime | None
-) -> list[datetime]:
-    """Occurrences at the same clinic-local wall time every `weeks` weeks (DST-safe), at most 52."""
-    local = first.astimezone(tz)
-    instants: list[datetime] = []
-    for k in range(52):
-        if count is not None and k >= count:
-            break
-        wall = (local.replace(tzinfo=None) + timedelta(weeks=weeks * k)).replace(tzinfo=tz)
-        if until is not None and wall.date() > until.date():
-            break
-        instants.append(wall.astimezone(UTC))
-    return instants
-
-
-async def book_series(
-    uow: UnitOfWork, cfg: SchedulingConfig, principal: Principal, *, data: SeriesIn
-) -> SeriesRead:
-    """Book a weekly or fortnightly series. `all_or_nothing`: one unavailable occurrence refuses
-    the whole series (409 SERIES_CONFLICT listing them, nothing booked). `skip_conflicts`:
-    books what it can and lists what it skipped and why. Each occurrence is one savepoint."""
-    assert principal.tenant_id is not None
-    tz = await availability.require_doctor_at(
-        uow, tenant_id=principal.tenant_id, doctor_id=data.doctor_id, clinic_id=data.clinic_id
-    )
-    patient_id = await _resolve_patient(uow, principal, clinic_id=data.clinic_id, patient_id=data.patient_id)
-    until = datetime.combine(data.until, datetime.min.time(), tzinfo=tz) if data.until else None
-    instants = series_instants(
-        data.first_starts_at, tz, weeks=1 if data.every == "week" else 2, count=data.occurrences, until=until
-    )
-    series = AppointmentSeries(
-        tenant_id=principal.tenant_id,
-        patient_id=patient_id,
-        doctor_id=data.doctor_id,
-        clinic_id=data.clinic_id,
-        interval_weeks=1 if data.every == "week" else 2,
-        mode=data.mode,
-        created_by=principal.user_id,
-    )
-    uow.session.add(series)
-    await uow.flush()
-    booked: list[AppointmentRead] = []
-    skipped: list[SkippedRead] = []
-    for instant in instants:
-        booking = BookingIn(
-            doctor_id=data.doctor_id,
-            clinic_id=data.clinic_id,
-            starts_at=instant,
-            patient_id=patient_id if principal.user_id != patient_id else None,
-            reason=data.reason,
-            kind=data.kind,
-        )
-        try:
-            async with uow.session.begin_nested():
-                appointment = await book(uow, cfg, principal, data=booking, series_id=series.id)
-            booked.append(read(appointment))
-        except (SlotUnavailable, ValidationFailed) as exc:
-            skipped.append(SkippedRead(starts_at=instant, code=exc.code, detail=exc.detail))
-    if data.mode == "all_or_nothing" and skipped:
-        raise SeriesConflict(
-            f"{len(skipped)} of {len(instants)} occurrences are not available; nothing was booked",
-            skipped=[s.model_dump(mode="json") for s in skipped],
-        )
-    if not booked:
-        raise SeriesConflict(
-            "None of the occurrences is available", skipped=[s.model_dump(mode="json") for s in skipped]
-        )
-    return SeriesRead(series_id=series.id, booked=booked, skipped=skipped)

@@ -19,7 +19,7 @@ from clinicflow.platform import idempotency
 from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import Page, PageParams, page_params
 from clinicflow.scheduling import availability_service as availability
-from clinicflow.scheduling import booking, policy_service
+from clinicflow.scheduling import booking, policy_service, recurring
 from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.scheduling.ics import appointment_ics
 from clinicflow.scheduling.schemas import (
@@ -412,7 +412,7 @@ async def follow_up(
 ) -> FollowUpRead:
     """Plan a follow-up due in a window (book it later with `follow_up_plan_id`), or book it now."""
     async with ctx.db.transaction() as uow:
-        return await booking.create_follow_up(uow, config, principal, parent_id=appointment_id, data=body)
+        return await recurring.create_follow_up(uow, config, principal, parent_id=appointment_id, data=body)
 
 
 @router.post(
@@ -424,7 +424,7 @@ async def follow_up(
 async def book_series(body: SeriesIn, principal: Booker, ctx: Web, config: Config) -> SeriesRead:
     """Weekly or fortnightly appointments: all or nothing, or skipping taken occurrences."""
     async with ctx.db.transaction() as uow:
-        return await booking.book_series(uow, config, principal, data=body)
+        return await recurring.book_series(uow, config, principal, data=body)
 
 
 # --- clinic scheduling policy ------------------------------------------------------------------

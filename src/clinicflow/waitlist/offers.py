@@ -25,7 +25,7 @@ from clinicflow.identity.principal import Principal
 from clinicflow.platform import runtime
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.jobs import job_app
-from clinicflow.scheduling import booking
+from clinicflow.scheduling import booking, holds
 from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.scheduling.errors import SlotUnavailable
 from clinicflow.scheduling.events import AppointmentEvent, Event, subscribe
@@ -120,7 +120,7 @@ async def offer_slot(
     entry = best[1]
     try:
         async with uow.session.begin_nested():
-            hold = await booking.hold_slot(
+            hold = await holds.hold_slot(
                 uow,
                 cfg.scheduling,
                 tenant_id=tenant_id,
@@ -195,7 +195,7 @@ async def withdraw_offer(
             )
         )
     ).scalar_one_or_none()
-    released = await booking.settle_hold(
+    released = await holds.settle_hold(
         uow,
         tenant_id=entry.tenant_id,
         appointment_id=entry.offered_appointment_id,
@@ -229,7 +229,7 @@ async def accept(
     assert entry.respond_by is not None
     if now > entry.respond_by:
         raise OfferExpired()
-    appointment = await booking.settle_hold(
+    appointment = await holds.settle_hold(
         uow,
         tenant_id=entry.tenant_id,
         appointment_id=entry.offered_appointment_id,
