@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 
 from clinicflow.audit import service as audit
 from clinicflow.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
-from clinicflow.identity import service as identity
+from clinicflow.identity import directory
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
 from clinicflow.platform.db import UnitOfWork
@@ -82,7 +82,7 @@ async def require_doctor_at(
         raise ValidationFailed(
             "No such clinic", errors=[FieldProblem(field="clinic_id", message="no such clinic")]
         )
-    clinics = await identity.doctor_clinics(uow, tenant_id=tenant_id, user_id=doctor_id)
+    clinics = await directory.doctor_clinics(uow, tenant_id=tenant_id, user_id=doctor_id)
     if None not in clinics and clinic_id not in clinics:
         raise ValidationFailed(
             "This doctor does not practise at this clinic",
@@ -365,7 +365,7 @@ async def add_time_off(
     tenant_id = principal.tenant_id
     if not _may_manage(principal, doctor_id, data.clinic_id):
         raise Forbidden("You may not change this doctor's availability")
-    if not await identity.doctor_clinics(uow, tenant_id=tenant_id, user_id=doctor_id):
+    if not await directory.doctor_clinics(uow, tenant_id=tenant_id, user_id=doctor_id):
         raise NotFound("Doctor not found")
     if data.starts_at is not None and data.ends_at is not None:
         starts_at, ends_at = data.starts_at.astimezone(UTC), data.ends_at.astimezone(UTC)

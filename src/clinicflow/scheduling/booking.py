@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from clinicflow.audit import service as audit
 from clinicflow.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
-from clinicflow.identity import service as identity
+from clinicflow.identity import directory
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
 from clinicflow.platform.clock import Clock
@@ -93,7 +93,7 @@ async def _resolve_patient(
             raise ValidationFailed(
                 "Staff book for a patient", errors=[FieldProblem(field="patient_id", message="required")]
             )
-        if not await identity.is_patient(uow, tenant_id=principal.tenant_id, user_id=patient_id):
+        if not await directory.is_patient(uow, tenant_id=principal.tenant_id, user_id=patient_id):
             raise ValidationFailed(
                 "No such patient", errors=[FieldProblem(field="patient_id", message="no such patient")]
             )

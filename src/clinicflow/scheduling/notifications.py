@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clinicflow.identity import service as identity
+from clinicflow.identity import directory
 from clinicflow.messaging import service as messaging
 from clinicflow.messaging.schemas import Channel
 from clinicflow.platform.db import UnitOfWork
@@ -17,7 +17,7 @@ TEMPLATES = {
 
 
 async def notify_patient(uow: UnitOfWork, event: AppointmentEvent) -> None:
-    contact = await identity.contact_of(uow, tenant_id=event.tenant_id, user_id=event.patient_id)
+    contact = await directory.contact_of(uow, tenant_id=event.tenant_id, user_id=event.patient_id)
     if contact is None:
         return
     await messaging.queue_message(

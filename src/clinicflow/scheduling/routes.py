@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from clinicflow.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
-from clinicflow.identity import service as identity
+from clinicflow.identity import directory
 from clinicflow.identity.access import Requires, WebContext, public, web
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
@@ -92,22 +92,22 @@ async def list_doctors(
     """Doctors of your organisation (cached for 30 s; a profile change clears it)."""
     tenant_id = _tenant(principal)
     key = (q, specialty, clinic_id, page.limit, page.after)
-    cached = identity.DIRECTORY_CACHE.get(tenant_id, key)
+    cached = directory.DIRECTORY_CACHE.get(tenant_id, key)
     if cached is not None:
         result: Page[DoctorRead] = cached
         return result
     async with ctx.db.reading() as uow:
-        items, cursor = await identity.search_doctors(
+        items, cursor = await directory.search_doctors(
             uow, tenant_id=tenant_id, query=q, specialty=specialty, clinic_id=clinic_id, page=page
         )
     result = Page[DoctorRead](items=items, next_cursor=cursor)
-    identity.DIRECTORY_CACHE.set(tenant_id, key, result)
+    directory.DIRECTORY_CACHE.set(tenant_id, key, result)
     return result
 
 
 async def _doctor_exists(ctx: WebContext, tenant_id: uuid.UUID, doctor_id: uuid.UUID) -> None:
     async with ctx.db.reading() as uow:
-        if not await identity.doctor_clinics(uow, tenant_id=tenant_id, user_id=doctor_id):
+        if not await directory.doctor_clinics(uow, tenant_id=tenant_id, user_id=doctor_id):
             raise NotFound("Doctor not found")
 
 
@@ -298,7 +298,7 @@ async def appointment_calendar(
     tenant_id = _tenant(principal)
     async with ctx.db.reading() as uow:
         appointment = booking.read(await booking.get_visible(uow, principal, appointment_id))
-        doctor = await identity.contact_of(uow, tenant_id=tenant_id, user_id=appointment.doctor_id)
+        doctor = await directory.contact_of(uow, tenant_id=tenant_id, user_id=appointment.doctor_id)
         clinic = await tenancy.get_clinic(uow, tenant_id=tenant_id, clinic_id=appointment.clinic_id)
     body = appointment_ics(
         appointment,

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from clinicflow.identity import service as identity
+from clinicflow.identity import directory
 from clinicflow.messaging import service as messaging
 from clinicflow.messaging.schemas import Channel
 from clinicflow.platform import runtime
@@ -81,7 +81,7 @@ async def emit(
     **details: Any,
 ) -> None:
     """Defer the event with the patient's contact preferences, in the caller's transaction."""
-    contact = await identity.contact_of(uow, tenant_id=entry.tenant_id, user_id=entry.patient_id)
+    contact = await directory.contact_of(uow, tenant_id=entry.tenant_id, user_id=entry.patient_id)
     await defer(
         uow,
         TASKS[event],

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from clinicflow.errors import Forbidden, NotFound
-from clinicflow.identity import service as identity
+from clinicflow.identity import directory
 from clinicflow.identity.access import Requires, WebContext, web
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
@@ -141,7 +141,7 @@ async def history(patient_id: uuid.UUID, principal: Member, ctx: Web, config: Co
         raise NotFound("Patient not found")
     async with ctx.db.reading() as uow:
         assert principal.tenant_id is not None
-        if not await identity.is_patient(uow, tenant_id=principal.tenant_id, user_id=patient_id):
+        if not await directory.is_patient(uow, tenant_id=principal.tenant_id, user_id=patient_id):
             raise NotFound("Patient not found")
         return await service.patient_history(uow, config, principal, patient_id=patient_id)
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from clinicflow.audit import service as audit
 from clinicflow.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
-from clinicflow.identity import service as identity
+from clinicflow.identity import directory
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
 from clinicflow.platform.clock import Clock
@@ -224,7 +224,7 @@ async def _patient_for(
             raise ValidationFailed(
                 "Staff add a patient", errors=[FieldProblem(field="patient_id", message="required")]
             )
-        if not await identity.is_patient(uow, tenant_id=principal.tenant_id, user_id=patient_id):
+        if not await directory.is_patient(uow, tenant_id=principal.tenant_id, user_id=patient_id):
             raise ValidationFailed(
                 "No such patient", errors=[FieldProblem(field="patient_id", message="no such patient")]
             )
@@ -253,7 +253,7 @@ async def join(uow: UnitOfWork, cfg: WaitlistConfig, principal: Principal, *, da
         )
     patient_id = await _patient_for(uow, principal, clinic_id=data.clinic_id, patient_id=data.patient_id)
     if data.doctor_id is not None:
-        clinics = await identity.doctor_clinics(uow, tenant_id=tenant_id, user_id=data.doctor_id)
+        clinics = await directory.doctor_clinics(uow, tenant_id=tenant_id, user_id=data.doctor_id)
         if None not in clinics and data.clinic_id not in clinics:
             raise ValidationFailed(
                 "This doctor does not practise at this clinic",
