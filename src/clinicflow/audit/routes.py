@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from clinicflow.audit import service as audit
 from clinicflow.audit.schemas import AuditEventRead, AuditFilters
@@ -16,8 +16,9 @@ from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
 from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import Page, PageParams, page_params
+from clinicflow.platform.routing import PrefixedRouter
 
-router = APIRouter(prefix="/api/v1", tags=["audit"])
+router = PrefixedRouter(prefix="/api/v1", tags=["audit"])
 
 
 @router.get("/audit-events", response_model=Page[AuditEventRead], responses=problems(401, 403, 422))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import Depends, Request, Response, status
 
 from clinicflow.errors import Unauthenticated
 from clinicflow.identity import auth
@@ -27,8 +27,9 @@ from clinicflow.identity.schemas import (
     TokenPairRead,
 )
 from clinicflow.platform.openapi import problems
+from clinicflow.platform.routing import PrefixedRouter
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = PrefixedRouter(prefix="/api/v1/auth", tags=["auth"])
 Web = Annotated[WebContext, Depends(web)]
 SignedIn = Annotated[Principal, Depends(SIGNED_IN)]
 Member = Annotated[Principal, Depends(TENANT_MEMBER)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from clinicflow.identity import service as identity
 from clinicflow.identity.access import SIGNED_IN, TENANT_MEMBER, Requires, WebContext, web
@@ -23,8 +23,9 @@ from clinicflow.identity.schemas import (
 )
 from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import Page, PageParams, page_params
+from clinicflow.platform.routing import PrefixedRouter
 
-router = APIRouter(prefix="/api/v1/users", tags=["users"])
+router = PrefixedRouter(prefix="/api/v1/users", tags=["users"])
 Web = Annotated[WebContext, Depends(web)]
 Paging = Annotated[PageParams, Depends(page_params)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from clinicflow.errors import Forbidden
 from clinicflow.identity.access import Requires, WebContext, web
@@ -15,8 +15,9 @@ from clinicflow.messaging import service as messaging
 from clinicflow.messaging.schemas import OutboxMessageRead
 from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import Page, PageParams, page_params
+from clinicflow.platform.routing import PrefixedRouter
 
-router = APIRouter(prefix="/api/v1/notifications", tags=["messaging"])
+router = PrefixedRouter(prefix="/api/v1/notifications", tags=["messaging"])
 
 
 @router.get("/outbox", response_model=Page[OutboxMessageRead], responses=problems(401, 403, 422))

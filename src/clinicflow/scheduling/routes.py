@@ -18,6 +18,7 @@ from clinicflow.identity.schemas import DoctorRead
 from clinicflow.platform import idempotency
 from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import Page, PageParams, page_params
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.scheduling import availability_service as availability
 from clinicflow.scheduling import booking, policy_service, recurring
 from clinicflow.scheduling.booking import SchedulingConfig
@@ -43,7 +44,7 @@ from clinicflow.scheduling.state import Action, Status
 from clinicflow.scheduling.video import SignedRoomProvider
 from clinicflow.tenancy import service as tenancy
 
-router = APIRouter(prefix="/api/v1", tags=["scheduling"])
+router = PrefixedRouter(prefix="/api/v1", tags=["scheduling"])
 rooms = APIRouter(tags=["video"])
 P = Permission
 Web = Annotated[WebContext, Depends(web)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict
 
 from clinicflow.errors import Forbidden, NotFound
@@ -19,6 +19,7 @@ from clinicflow.identity.principal import Principal
 from clinicflow.identity.schemas import Email, FullName, Password
 from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import Page, PageParams, page_params
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.tenancy import service as tenancy
 from clinicflow.tenancy.onboarding import onboard_tenant
 from clinicflow.tenancy.schemas import (
@@ -31,7 +32,7 @@ from clinicflow.tenancy.schemas import (
     TenantRead,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["tenancy"])
+router = PrefixedRouter(prefix="/api/v1", tags=["tenancy"])
 Web = Annotated[WebContext, Depends(web)]
 Paging = Annotated[PageParams, Depends(page_params)]
 P = Permission

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import Depends, Query, Request, status
 
 from clinicflow.errors import Forbidden, NotFound
 from clinicflow.identity import directory
@@ -14,6 +14,7 @@ from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
 from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.waitlist import offers, service
 from clinicflow.waitlist.schemas import (
     EntryPatch,
@@ -29,7 +30,7 @@ from clinicflow.waitlist.schemas import (
 )
 from clinicflow.waitlist.service import WaitlistConfig
 
-router = APIRouter(prefix="/api/v1", tags=["waitlist"])
+router = PrefixedRouter(prefix="/api/v1", tags=["waitlist"])
 P = Permission
 Web = Annotated[WebContext, Depends(web)]
 Reader = Annotated[Principal, Depends(Requires(P.WAITLIST_READ))]
