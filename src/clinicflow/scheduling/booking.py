@@ -185,12 +185,15 @@ async def _take_seat(
         raise translate_db_error(exc) or exc from exc
 
 
-async def _release_seat(uow: UnitOfWork, appointment: Appointment) -> None:
-    if appointment.slot_group_id == appointment.id:
+async def _release_seat(
+    uow: UnitOfWork, *, tenant_id: uuid.UUID, appointment_id: uuid.UUID, group_id: uuid.UUID
+) -> None:
+    """Give a group seat back (nothing to do for a one-seat appointment, its own group)."""
+    if group_id == appointment_id:
         return
     await uow.session.execute(
         update(GroupSlot)
-        .where(GroupSlot.tenant_id == appointment.tenant_id, GroupSlot.id == appointment.slot_group_id)
+        .where(GroupSlot.tenant_id == tenant_id, GroupSlot.id == group_id)
         .values(booked=GroupSlot.booked - 1)
     )
 
@@ -354,21 +357,26 @@ async def _policy_cutoff(uow: UnitOfWork, appointment: Appointment) -> timedelta
     return timedelta(minutes=minutes) if minutes is not None else DEFAULT_CANCEL_CUTOFF
 
 
-async def _patient_change_allowed(
+async def _change_allowed(
     uow: UnitOfWork, cfg: SchedulingConfig, principal: Principal, appointment: Appointment
 ) -> bool:
-    """True if staff may override; False if it is the patient's own change within the policy.
-    Raises CancellationTooLate for the patient inside the cut-off, Forbidden otherwise."""
-    if principal.can(P.APPOINTMENTS_MANAGE, clinic_id=appointment.clinic_id):
-        return True
-    if appointment.patient_id == principal.user_id and principal.has(P.APPOINTMENTS_SELF):
-        cutoff = await _policy_cutoff(uow, appointment)
-        if appointment.starts_at - cfg.clock.now() < cutoff:
-            raise CancellationTooLate(
-                f"Changes online close {int(cutoff.total_seconds() // 3600)} hours before the visit"
-            )
-        return False
-    raise Forbidden("You may not change this appointment")
+    """May the principal cancel or move this appointment now? Returns True when it is staff
+    acting inside the patient cut-off (an override, audited as such).
+
+    Staff with `appointments:manage` at the clinic may always; the patient may change their own
+    only before the clinic's cut-off (CancellationTooLate); anyone else is Forbidden.
+    """
+    staff = principal.can(P.APPOINTMENTS_MANAGE, clinic_id=appointment.clinic_id)
+    own = appointment.patient_id == principal.user_id and principal.has(P.APPOINTMENTS_SELF)
+    if not staff and not own:
+        raise Forbidden("You may not change this appointment")
+    cutoff = await _policy_cutoff(uow, appointment)
+    inside = appointment.starts_at - cfg.clock.now() < cutoff
+    if inside and not staff:
+        raise CancellationTooLate(
+            f"Changes online close {int(cutoff.total_seconds() // 3600)} hours before the visit"
+        )
+    return inside and staff
 
 
 _MANAGE_ONLY = {Action.CHECK_IN, Action.START, Action.COMPLETE, Action.NO_SHOW}
@@ -405,9 +413,7 @@ async def transition(
         if not principal.can(P.APPOINTMENTS_MANAGE, clinic_id=appointment.clinic_id):
             raise Forbidden("Only clinic staff may do this")
     elif action is Action.CANCEL:
-        staff = await _patient_change_allowed(uow, cfg, principal, appointment)
-        cutoff = await _policy_cutoff(uow, appointment)
-        override = staff and appointment.starts_at - cfg.clock.now() < cutoff
+        override = await _change_allowed(uow, cfg, principal, appointment)
     elif action is Action.CONFIRM and not (
         principal.can(P.APPOINTMENTS_MANAGE, clinic_id=appointment.clinic_id)
         or appointment.patient_id == principal.user_id
@@ -417,7 +423,12 @@ async def transition(
     if target is Status.CANCELLED:
         appointment.cancelled_at = cfg.clock.now()
         appointment.cancel_reason = reason
-        await _release_seat(uow, appointment)
+        await _release_seat(
+            uow,
+            tenant_id=appointment.tenant_id,
+            appointment_id=appointment.id,
+            group_id=appointment.slot_group_id,
+        )
     await uow.flush()
     details: dict[str, object] = {"reason": reason} if reason else {}
     if override:
@@ -456,7 +467,7 @@ async def reschedule(
     appointment = await get_visible(uow, principal, appointment_id, lock=True)
     current = Status(appointment.status)
     target = next_status(current, Action.RESCHEDULE)
-    await _patient_change_allowed(uow, cfg, principal, appointment)
+    await _change_allowed(uow, cfg, principal, appointment)
     doctor_id = data.doctor_id or appointment.doctor_id
     slot = await _validated_slot(
         uow,
@@ -468,7 +479,6 @@ async def reschedule(
     )
     before = {"starts_at": appointment.starts_at, "doctor_id": appointment.doctor_id, "status": current.value}
     old_group = appointment.slot_group_id
-    was_group = old_group != appointment.id
     new_group = await _take_seat(
         uow, tenant_id=appointment.tenant_id, doctor_id=doctor_id, clinic_id=appointment.clinic_id, slot=slot
     )
@@ -485,12 +495,9 @@ async def reschedule(
     appointment.slot_group_id = new_group if slot.capacity > 1 else appointment.id
     appointment.status = target.value
     await uow.flush()  # the exclusion constraint checks the new time here
-    if was_group:
-        await uow.session.execute(
-            update(GroupSlot)
-            .where(GroupSlot.tenant_id == appointment.tenant_id, GroupSlot.id == old_group)
-            .values(booked=GroupSlot.booked - 1)
-        )
+    await _release_seat(
+        uow, tenant_id=appointment.tenant_id, appointment_id=appointment.id, group_id=old_group
+    )
     await audit.record(
         uow,
         tenant_id=appointment.tenant_id,
