@@ -7,7 +7,7 @@ the same exclusion constraint as any booking.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -92,6 +92,7 @@ async def settle_hold(
     appointment_id: uuid.UUID,
     accept: bool,
     actor: audit.Actor,
+    now: datetime,
     reason: str | None = None,
 ) -> Appointment | None:
     """Turn a held slot into a booking (accept) or free it (release). Releasing emits no
@@ -109,9 +110,11 @@ async def settle_hold(
     target = next_status(Status.HELD, Action.ACCEPT_OFFER if accept else Action.RELEASE)
     appointment.status = target.value
     if not accept:
-        appointment.cancelled_at = datetime.now(UTC)
+        appointment.cancelled_at = now
         appointment.cancel_reason = reason
-        await _release_seat(uow, appointment)
+        await _release_seat(
+            uow, tenant_id=tenant_id, appointment_id=appointment.id, group_id=appointment.slot_group_id
+        )
     await uow.flush()
     await audit.record(
         uow,

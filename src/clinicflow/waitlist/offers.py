@@ -42,7 +42,7 @@ from clinicflow.waitlist.service import (
     close,
     left_queue,
     policy_row,
-    read,
+    read_entry,
     visible_entry,
     weights_of,
     window_of,
@@ -179,7 +179,7 @@ async def offer_slot(
 
 
 async def withdraw_offer(
-    uow: UnitOfWork, entry: WaitlistEntry, *, outcome: str, actor: Actor, reason: str
+    uow: UnitOfWork, entry: WaitlistEntry, *, outcome: str, actor: Actor, reason: str, now: datetime
 ) -> tuple[uuid.UUID, datetime, uuid.UUID, uuid.UUID] | None:
     """Close the entry's pending offer and free its hold. Returns (clinic, starts_at, doctor,
     appointment) of the freed slot, for offering it on."""
@@ -201,13 +201,14 @@ async def withdraw_offer(
         appointment_id=entry.offered_appointment_id,
         accept=False,
         actor=actor,
+        now=now,
         reason=reason,
     )
     entry.offered_appointment_id = None
     entry.respond_by = None
     if offer is not None:
         offer.outcome = outcome
-        offer.decided_at = runtime.clock().now()
+        offer.decided_at = now
     if released is None:
         return None
     return released.clinic_id, released.starts_at, released.doctor_id, released.id
@@ -235,6 +236,7 @@ async def accept(
         appointment_id=entry.offered_appointment_id,
         accept=True,
         actor=principal.actor,
+        now=now,
     )
     if appointment is None:
         raise OfferNotPending("The held slot is gone")
@@ -250,8 +252,7 @@ async def accept(
     ).scalar_one()
     offer.outcome = "accepted"
     offer.decided_at = now
-    policy = await policy_row(uow, tenant_id=entry.tenant_id, clinic_id=entry.clinic_id)
-    return read(entry, weights_of(policy), now)
+    return await read_entry(uow, entry, now)
 
 
 async def _promoted(
@@ -295,7 +296,7 @@ async def decline(
         raise OfferNotPending(f"The entry is {entry.status}")
     now = cfg.clock.now()
     freed = await withdraw_offer(
-        uow, entry, outcome="declined", actor=principal.actor, reason="offer declined"
+        uow, entry, outcome="declined", actor=principal.actor, reason="offer declined", now=now
     )
     await _back_in_queue(uow, entry, now=now, actor=principal.actor, action="waitlist.declined")
     if freed is not None:
@@ -309,8 +310,7 @@ async def decline(
             starts_at=starts_at,
             actor=SYSTEM,
         )
-    policy = await policy_row(uow, tenant_id=entry.tenant_id, clinic_id=entry.clinic_id)
-    return read(entry, weights_of(policy), now)
+    return await read_entry(uow, entry, now)
 
 
 async def _back_in_queue(
@@ -369,7 +369,7 @@ async def promote(
     now = cfg.clock.now()
     if entry.status == EntryStatus.INVITED.value:
         await withdraw_offer(
-            uow, entry, outcome="declined", actor=principal.actor, reason="promoted by staff"
+            uow, entry, outcome="declined", actor=principal.actor, reason="promoted by staff", now=now
         )
     appointment = await booking.book(
         uow,
@@ -380,8 +380,7 @@ async def promote(
         ),
     )
     await _promoted(uow, entry, appointment_id=appointment.id, actor=principal.actor, now=now, via="staff")
-    policy = await policy_row(uow, tenant_id=entry.tenant_id, clinic_id=entry.clinic_id)
-    return read(entry, weights_of(policy), now)
+    return await read_entry(uow, entry, now)
 
 
 async def invite_for_appointment(
@@ -472,7 +471,7 @@ async def expire_due(uow: UnitOfWork, cfg: WaitlistConfig, *, limit: int = 200) 
     )
     for entry in invited:
         freed = await withdraw_offer(
-            uow, entry, outcome="expired", actor=SYSTEM, reason="offer not answered in time"
+            uow, entry, outcome="expired", actor=SYSTEM, reason="offer not answered in time", now=now
         )
         await _back_in_queue(uow, entry, now=now, actor=SYSTEM, action="waitlist.offer_expired")
         if freed is not None:

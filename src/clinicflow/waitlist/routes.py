@@ -93,10 +93,9 @@ async def stats(principal: Reader, ctx: Web, config: Config, clinic_id: uuid.UUI
 
 @router.get("/waitlists/{entry_id}", response_model=EntryRead, responses=problems(401, 403, 404))
 async def get_entry(entry_id: uuid.UUID, principal: Member, ctx: Web, config: Config) -> EntryRead:
-    async with ctx.db.transaction() as uow:
+    async with ctx.db.reading() as uow:
         entry = await service.visible_entry(uow, principal, entry_id)
-        policy = await service.policy_row(uow, tenant_id=entry.tenant_id, clinic_id=entry.clinic_id)
-        return service.read(entry, service.weights_of(policy), config.clock.now())
+        return await service.read_entry(uow, entry, config.clock.now())
 
 
 @router.patch("/waitlists/{entry_id}", response_model=EntryRead, responses=_ERRORS)
@@ -156,9 +155,8 @@ async def invite(
         entry, hold_id = await offers.invite_for_appointment(
             uow, config, principal, appointment_id=appointment_id, entry_id=body.entry_id if body else None
         )
-        policy = await service.policy_row(uow, tenant_id=entry.tenant_id, clinic_id=entry.clinic_id)
         return OfferRead(
-            entry=service.read(entry, service.weights_of(policy), config.clock.now()),
+            entry=await service.read_entry(uow, entry, config.clock.now()),
             appointment_id=hold_id,
             detail="Invited; the slot is held until they answer",
         )

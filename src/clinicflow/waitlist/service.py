@@ -117,6 +117,12 @@ async def get_policy(uow: UnitOfWork, *, tenant_id: uuid.UUID, clinic_id: uuid.U
     return _policy_read(row) if row else PolicyRead(clinic_id=clinic_id)
 
 
+async def weights_for(uow: UnitOfWork, *, tenant_id: uuid.UUID, clinic_id: uuid.UUID) -> scoring.Weights:
+    """The clinic's current weights (the defaults until a policy is set). Reads only."""
+    policy = await get_policy(uow, tenant_id=tenant_id, clinic_id=clinic_id)
+    return scoring.Weights(**policy.priority_weights.model_dump())
+
+
 def _key_sql(weights: scoring.Weights) -> Any:
     """The ordering key of `scoring.order_key`, as SQL over the entry's columns."""
     hours = (func.extract("epoch", WaitlistEntry.created_at) - scoring.EPOCH.timestamp()) / 3600
@@ -185,6 +191,11 @@ def window_of(entry: WaitlistEntry) -> scoring.Window:
         weekdays=tuple(entry.weekdays),
         day_parts=tuple(entry.day_parts),
     )
+
+
+async def read_entry(uow: UnitOfWork, entry: WaitlistEntry, now: datetime) -> EntryRead:
+    """The entry as the API shows it, scored with its clinic's current weights."""
+    return read(entry, await weights_for(uow, tenant_id=entry.tenant_id, clinic_id=entry.clinic_id), now)
 
 
 def read(entry: WaitlistEntry, weights: scoring.Weights, now: datetime) -> EntryRead:
@@ -367,8 +378,7 @@ async def list_queue(
     assert principal.tenant_id is not None
     if not principal.can(P.WAITLIST_READ, clinic_id=clinic_id):
         raise NotFound("Clinic not found")
-    policy = await get_policy(uow, tenant_id=principal.tenant_id, clinic_id=clinic_id)
-    weights = scoring.Weights(**policy.priority_weights.model_dump())
+    weights = await weights_for(uow, tenant_id=principal.tenant_id, clinic_id=clinic_id)
     stmt = select(WaitlistEntry).where(
         WaitlistEntry.tenant_id == principal.tenant_id,
         WaitlistEntry.clinic_id == clinic_id,
@@ -417,8 +427,9 @@ async def patient_history(
     weights: dict[uuid.UUID, scoring.Weights] = {}
     for entry in entries:
         if entry.clinic_id not in weights:
-            policy = await get_policy(uow, tenant_id=principal.tenant_id, clinic_id=entry.clinic_id)
-            weights[entry.clinic_id] = scoring.Weights(**policy.priority_weights.model_dump())
+            weights[entry.clinic_id] = await weights_for(
+                uow, tenant_id=principal.tenant_id, clinic_id=entry.clinic_id
+            )
     now = cfg.clock.now()
     return [read(e, weights[e.clinic_id], now) for e in entries]
 
@@ -487,7 +498,7 @@ async def patch(
     if data.status == "cancelled":
         if entry.status == EntryStatus.INVITED.value:
             await offers.withdraw_offer(
-                uow, entry, outcome="declined", actor=principal.actor, reason="entry cancelled"
+                uow, entry, outcome="declined", actor=principal.actor, reason="entry cancelled", now=now
             )
         await close(
             uow,
