@@ -225,13 +225,14 @@ async def create_location(
         return LocationRead.model_validate(location)
 
 
-async def _location_clinic(ctx: WebContext, principal: Principal, location_id: uuid.UUID) -> uuid.UUID:
+async def _visible_location(ctx: WebContext, principal: Principal, location_id: uuid.UUID) -> LocationRead:
+    """The live location if the principal may see its clinic (404 otherwise, also another tenant's)."""
     assert principal.tenant_id is not None
     async with ctx.db.reading() as uow:
         location = await tenancy.get_location(uow, tenant_id=principal.tenant_id, location_id=location_id)
-    if location is None or not principal.can(P.LOCATIONS_READ, clinic_id=location.clinic_id):
-        raise NotFound("Location not found")
-    return location.clinic_id
+        if location is None or not principal.can(P.LOCATIONS_READ, clinic_id=location.clinic_id):
+            raise NotFound("Location not found")
+        return LocationRead.model_validate(location)
 
 
 @router.get("/clinic-locations/{location_id}", response_model=LocationRead, responses=problems(401, 403, 404))
@@ -240,13 +241,7 @@ async def get_location(
     principal: Annotated[Principal, Depends(Requires(P.LOCATIONS_READ))],
     ctx: Web,
 ) -> LocationRead:
-    assert principal.tenant_id is not None
-    await _location_clinic(ctx, principal, location_id)
-    async with ctx.db.reading() as uow:
-        location = await tenancy.get_location(uow, tenant_id=principal.tenant_id, location_id=location_id)
-    if location is None:
-        raise NotFound("Location not found")
-    return LocationRead.model_validate(location)
+    return await _visible_location(ctx, principal, location_id)
 
 
 @router.put(
@@ -260,7 +255,7 @@ async def update_location(
 ) -> LocationRead:
     """Replace a location's fields; moving it needs `locations:manage` in both clinics."""
     assert principal.tenant_id is not None
-    current_clinic = await _location_clinic(ctx, principal, location_id)
+    current_clinic = (await _visible_location(ctx, principal, location_id)).clinic_id
     _allowed(principal, P.LOCATIONS_MANAGE, current_clinic)
     _allowed(principal, P.LOCATIONS_MANAGE, body.clinic_id)
     async with ctx.db.transaction() as uow:
@@ -281,7 +276,7 @@ async def delete_location(
     ctx: Web,
 ) -> Response:
     assert principal.tenant_id is not None
-    clinic_id = await _location_clinic(ctx, principal, location_id)
+    clinic_id = (await _visible_location(ctx, principal, location_id)).clinic_id
     _allowed(principal, P.LOCATIONS_MANAGE, clinic_id)
     async with ctx.db.transaction() as uow:
         await tenancy.archive_location(
