@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from decimal import Decimal
-from enum import Enum, StrEnum
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +18,7 @@ from clinicflow.audit.models import AuditEvent
 from clinicflow.audit.schemas import AuditEventRead, AuditFilters
 from clinicflow.platform.context import client_address_var, request_id_var
 from clinicflow.platform.db import UnitOfWork
+from clinicflow.platform.jsonable import to_jsonable
 from clinicflow.platform.pagination import PageParams, page_of, paginate
 
 
@@ -40,25 +39,10 @@ ANONYMOUS = Actor(ActorType.ANONYMOUS)
 SYSTEM = Actor(ActorType.SYSTEM)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, uuid.UUID | Decimal):
-        return str(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        items = [_jsonable(v) for v in value]
-        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
-    return value
-
-
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Only the fields whose value differs, as JSON-ready (before, after) dicts."""
     keys = [k for k in after if before.get(k) != after[k]]
-    return ({k: _jsonable(before.get(k)) for k in keys}, {k: _jsonable(after[k]) for k in keys})
+    return ({k: to_jsonable(before.get(k)) for k in keys}, {k: to_jsonable(after[k]) for k in keys})
 
 
 async def record(
@@ -82,9 +66,9 @@ async def record(
             action=action,
             subject_type=subject_type,
             subject_id=subject_id,
-            before=_jsonable(before) if before is not None else None,
-            after=_jsonable(after) if after is not None else None,
-            details=_jsonable(details or {}),
+            before=to_jsonable(before) if before is not None else None,
+            after=to_jsonable(after) if after is not None else None,
+            details=to_jsonable(details or {}),
             request_id=request_id_var.get(),
             client_address=client_address_var.get(),
         )

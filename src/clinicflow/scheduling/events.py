@@ -20,6 +20,7 @@ from typing import Any
 from clinicflow.platform import runtime
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.jobs import DEFAULT_RETRY, defer, job_app
+from clinicflow.platform.jsonable import to_jsonable
 
 
 class Event(StrEnum):
@@ -98,15 +99,5 @@ async def emit(uow: UnitOfWork, event: AppointmentEvent) -> None:
         patient_id=str(event.patient_id),
         starts_at=event.starts_at.isoformat(),
         ends_at=event.ends_at.isoformat(),
-        details=_jsonable(event.details),
+        details=to_jsonable(event.details),
     )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
