@@ -217,3 +217,25 @@ async def test_platform_admin_creates_a_tenant_whose_admin_can_log_in(
     assert (await client.get("/api/v1/users/me", headers=boss)).json()["roles"] == ["TENANT_ADMIN"]
     # The platform admin sees no tenant data.
     assert (await client.get("/api/v1/clinics", headers=ops)).status_code == 403
+
+
+async def test_a_platform_admin_sees_their_own_profile(client: httpx.AsyncClient, database: Database) -> None:
+    from clinicflow.identity import service as identity
+    from tests.factories import PASSWORD, bearer, login
+
+    async with database.transaction() as uow:
+        await identity.create_platform_admin(
+            uow, email="ops2@platform.example", full_name="Olu Ops", password=PASSWORD
+        )
+    me = await client.get(
+        "/api/v1/users/me", headers=bearer(await login(client, tenant=None, email="ops2@platform.example"))
+    )
+    assert me.status_code == 200
+    body = me.json()
+    assert (body["full_name"], body["email"], body["tenant_id"], body["roles"]) == (
+        "Olu Ops",
+        "ops2@platform.example",
+        None,
+        ["SUPER_ADMIN"],
+    )
+    assert body["permissions"] == ["tenants:create", "tenants:read"]

@@ -245,12 +245,14 @@ async def me(uow: UnitOfWork, principal: Principal) -> MeRead:
     permissions = sorted(principal.permissions)
     roles = sorted(principal.roles)
     if principal.tenant_id is None:
+        admin = await uow.session.get(PlatformAdmin, principal.subject_id)
+        assert admin is not None  # the principal was loaded from this row's live session
         return MeRead(
-            id=principal.subject_id,
-            email=principal.email,
-            full_name="Platform administrator",
-            is_active=True,
-            created_at=datetime.now(UTC),
+            id=admin.id,
+            email=admin.email,
+            full_name=admin.full_name,
+            is_active=admin.is_active,
+            created_at=admin.created_at,
             grants=[GrantRead(role=Role.SUPER_ADMIN, clinic_id=None)],
             tenant_id=None,
             roles=roles,
