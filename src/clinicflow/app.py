@@ -113,6 +113,7 @@ def create_app(
         version="0.1.0",
         summary="Patient flow for multi-clinic organisations.",
         lifespan=lifespan,
+        telemetry=None if settings.otel else {"tracing": False, "metrics": False, "logs": False},
     )
     if database is not None:
         install(app, database)

@@ -106,9 +106,8 @@ def serve(
     demo: Annotated[bool, typer.Option("--demo", help="Seed the demo tenant and print its logins.")] = False,
 ) -> None:
     """Migrate, then serve the API and pages (with an in-process job worker unless --no-worker)."""
-    import uvicorn
-
     from clinicflow.app import create_app
+    from clinicflow.platform.serving import run_server
 
     settings = _settings()
     url = _database_url(settings)
@@ -122,7 +121,7 @@ def serve(
         _print_demo_logins(f"http://{host}:{port}")
     else:
         typer.echo(f"Clinicflow is running at http://{host}:{port}")
-    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
+    run_server(application, host=host, port=port)
     _say("stopped")
 
 

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="CLINICFLOW_LOG_LEVEL")
     log_json: bool = Field(default=True, alias="CLINICFLOW_LOG_JSON")
     max_body_bytes: int = Field(default=1024 * 1024, alias="CLINICFLOW_MAX_BODY_BYTES", gt=0)
+    # FastAPI's native OpenTelemetry (spans, metrics, logs through the global providers).
+    # Off by default: our metrics are Prometheus (/metrics), and with it on FastAPI
+    # asks the OpenTelemetry globals on every request even when nothing is configured.
+    otel: bool = Field(default=False, alias="CLINICFLOW_OTEL")
     db_pool_size: int = Field(default=10, alias="CLINICFLOW_DB_POOL_SIZE", gt=0)
     db_max_overflow: int = Field(default=10, alias="CLINICFLOW_DB_MAX_OVERFLOW", ge=0)
     public_url: str = Field(default="http://127.0.0.1:8000", alias="CLINICFLOW_PUBLIC_URL")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+import inspect
+
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
@@ -108,3 +110,51 @@ def test_protected_routes_declare_the_bearer_scheme_and_public_ones_do_not() -> 
             operation = schema["paths"][path][method.lower()]
             secured = bool(operation.get("security"))
             assert secured == (_declaration(dependant) != "public"), f"{method} {path}"
+
+
+def _blocking_calls(dependant: Dependant) -> list[str]:
+    """Sync endpoints and dependencies: FastAPI runs each in a worker thread, per request."""
+    found = []
+    for dependency in dependant.dependencies:
+        call = dependency.call
+        if call is not None and not _is_coroutine(call):
+            found.append(getattr(call, "__qualname__", repr(call)))
+        found += _blocking_calls(dependency)
+    return found
+
+
+def _is_coroutine(call: object) -> bool:
+    if inspect.iscoroutinefunction(call):
+        return True
+    method = next((c.__dict__["__call__"] for c in type(call).__mro__ if "__call__" in c.__dict__), None)
+    return inspect.iscoroutinefunction(method)  # a callable instance such as Requires(...)
+
+
+def _threaded(app: FastAPI) -> set[str]:
+    found = set()
+    for path, _, dependant in api_routes(app):
+        if dependant.call is not None and not _is_coroutine(dependant.call):
+            found.add(f"endpoint of {path}")
+        found.update(_blocking_calls(dependant))
+    return found
+
+
+def test_no_route_hops_to_a_thread_per_request() -> None:
+    """Nothing we run per request blocks, so nothing needs the thread pool (40 threads, a hop each).
+
+    A sync `web` dependency on every route once cost a thread hop per request (bench/).
+    """
+    assert _threaded(_app()) == set()
+
+
+def test_the_thread_check_catches_a_sync_dependency() -> None:
+    careless = APIRouter()
+
+    def settings_of() -> str:
+        return "sync"
+
+    @careless.get("/api/v1/sync", dependencies=[Depends(public), Depends(settings_of)])
+    async def sync() -> dict[str, str]:
+        return {"value": "sync"}
+
+    assert "test_the_thread_check_catches_a_sync_dependency.<locals>.settings_of" in _threaded(_app(careless))

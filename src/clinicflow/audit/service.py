@@ -19,7 +19,7 @@ from clinicflow.audit.schemas import AuditEventRead, AuditFilters
 from clinicflow.platform.context import client_address_var, request_id_var
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.jsonable import to_jsonable
-from clinicflow.platform.pagination import PageParams, page_of, paginate
+from clinicflow.platform.pagination import PageParams, read_page
 
 
 class ActorType(StrEnum):
@@ -93,5 +93,4 @@ async def list_events(
         stmt = stmt.where(table.c.at >= filters.since)
     if filters.until is not None:
         stmt = stmt.where(table.c.at < filters.until)
-    rows = (await uow.execute(paginate(stmt, AuditEvent.id, page))).mappings().all()
-    return page_of([AuditEventRead.model_validate(dict(row)) for row in rows], page)
+    return await read_page(uow, stmt, AuditEvent.id, page, AuditEventRead)

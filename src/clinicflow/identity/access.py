@@ -44,9 +44,14 @@ class WebContext:
     limiter: RateLimiter
 
 
-def web(request: Request) -> WebContext:
+def context_of(request: Request) -> WebContext:
     ctx: WebContext = request.app.state.web
     return ctx
+
+
+async def web(request: Request) -> WebContext:
+    """Dependency: the app's shared context (async: a sync dependency costs a thread hop per request)."""
+    return context_of(request)
 
 
 async def authenticate(request: Request) -> Principal:
@@ -61,7 +66,7 @@ async def authenticate(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Send an access token: Authorization: Bearer <token>", headers=_BEARER)
-    ctx = web(request)
+    ctx = context_of(request)
     try:
         claims = verify_access_token(ctx.auth.keys, token.strip())
     except Unauthenticated as exc:

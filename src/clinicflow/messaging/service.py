@@ -13,7 +13,7 @@ from clinicflow.messaging.tasks import send
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.ids import uuid7
 from clinicflow.platform.jobs import defer
-from clinicflow.platform.pagination import PageParams, page_of, paginate
+from clinicflow.platform.pagination import PageParams, read_page
 
 
 async def queue_message(
@@ -53,5 +53,4 @@ async def list_outbox(
     stmt = select(*table.columns).where(table.c.tenant_id == tenant_id)
     if user_id is not None:
         stmt = stmt.where(table.c.user_id == user_id)
-    rows = (await uow.execute(paginate(stmt, OutboxMessage.id, page))).mappings().all()
-    return page_of([OutboxMessageRead.model_validate(dict(row)) for row in rows], page)
+    return await read_page(uow, stmt, OutboxMessage.id, page, OutboxMessageRead)

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar, TypeVarTuple
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from clinicflow.errors import FieldProblem, ValidationFailed
+from clinicflow.platform.db import UnitOfWork
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 Ts = TypeVarTuple("Ts")
 
 
@@ -63,6 +66,29 @@ def paginate(stmt: Select[*Ts], id_column: InstrumentedAttribute[Any], params: P
     if params.after is not None:
         stmt = stmt.where(id_column > params.after)
     return stmt.order_by(id_column).limit(params.limit + 1)
+
+
+async def read_page(
+    uow: UnitOfWork,
+    stmt: Select[Any],
+    id_column: InstrumentedAttribute[Any],
+    params: PageParams,
+    model: type[M],
+) -> tuple[list[M], str | None]:
+    """One keyset page of `stmt`'s column rows, validated as `model`, and the next cursor.
+
+    The rows are validated in one call (a cached list adapter) from dicts
+    built with the result's keys taken once, not one `model_validate` per row.
+    """
+    result = await uow.execute(paginate(stmt, id_column, params))
+    keys = list(result.keys())
+    items = _list_of(model).validate_python([dict(zip(keys, row, strict=True)) for row in result.all()])
+    return page_of(items, params)
+
+
+@functools.cache
+def _list_of(model: type[M]) -> TypeAdapter[list[M]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
 def page_of(rows: Sequence[Any], params: PageParams) -> tuple[list[Any], str | None]:

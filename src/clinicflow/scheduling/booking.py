@@ -28,7 +28,7 @@ from clinicflow.platform.clock import Clock
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.db.integrity import translate_db_error
 from clinicflow.platform.ids import uuid7
-from clinicflow.platform.pagination import PageParams, page_of, paginate
+from clinicflow.platform.pagination import PageParams, read_page
 from clinicflow.scheduling import availability_service as availability
 from clinicflow.scheduling.availability import Slot
 from clinicflow.scheduling.errors import (
@@ -341,8 +341,7 @@ async def list_appointments(
         stmt = stmt.where(table.c.starts_at >= start)
     if end is not None:
         stmt = stmt.where(table.c.starts_at < end)
-    rows = (await uow.execute(paginate(stmt, Appointment.id, page))).mappings().all()
-    return page_of([AppointmentRead.model_validate(dict(r)) for r in rows], page)
+    return await read_page(uow, stmt, Appointment.id, page, AppointmentRead)
 
 
 async def _policy_cutoff(uow: UnitOfWork, appointment: Appointment) -> timedelta:

@@ -55,7 +55,7 @@ Reader = Annotated[Principal, Depends(Requires(P.APPOINTMENTS_READ, P.APPOINTMEN
 Manager = Annotated[Principal, Depends(Requires(P.APPOINTMENTS_MANAGE))]
 
 
-def scheduling(request: Request) -> SchedulingConfig:
+async def scheduling(request: Request) -> SchedulingConfig:
     config: SchedulingConfig = request.app.state.scheduling
     return config
 

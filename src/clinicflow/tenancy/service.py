@@ -17,7 +17,7 @@ from clinicflow.audit import service as audit
 from clinicflow.audit.service import SYSTEM, Actor
 from clinicflow.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from clinicflow.platform.db import UnitOfWork
-from clinicflow.platform.pagination import PageParams, page_of, paginate
+from clinicflow.platform.pagination import PageParams, read_page
 from clinicflow.tenancy import errors as _errors  # noqa: F401  (registers constraint errors)
 from clinicflow.tenancy.models import Clinic, ClinicLocation, Tenant
 from clinicflow.tenancy.repository import ClinicRepository, LocationRepository, TenantRepository
@@ -79,8 +79,7 @@ async def list_tenants(uow: UnitOfWork, *, page: PageParams) -> tuple[list[Tenan
     """Every tenant (platform view), oldest first."""
     table = Tenant.__table__
     stmt = select(table.c.id, table.c.name, table.c.slug, table.c.status, table.c.created_at)
-    rows = (await uow.execute(paginate(stmt, Tenant.id, page))).mappings().all()
-    return page_of([TenantRead.model_validate(dict(r)) for r in rows], page)
+    return await read_page(uow, stmt, Tenant.id, page, TenantRead)
 
 
 async def create_clinic(
@@ -142,8 +141,7 @@ async def list_clinics(
     stmt = ClinicRepository(uow, tenant_id).live_rows()
     if only is not None:
         stmt = stmt.where(Clinic.__table__.c.id.in_(only))
-    rows = (await uow.execute(paginate(stmt, Clinic.id, page))).mappings().all()
-    return page_of([ClinicRead.model_validate(dict(row)) for row in rows], page)
+    return await read_page(uow, stmt, Clinic.id, page, ClinicRead)
 
 
 async def update_clinic(
@@ -306,5 +304,4 @@ async def list_locations(
         stmt = stmt.where(table.c.clinic_id == clinic_id)
     if only_clinics is not None:
         stmt = stmt.where(table.c.clinic_id.in_(only_clinics))
-    rows = (await uow.execute(paginate(stmt, ClinicLocation.id, page))).mappings().all()
-    return page_of([LocationRead.model_validate(dict(row)) for row in rows], page)
+    return await read_page(uow, stmt, ClinicLocation.id, page, LocationRead)

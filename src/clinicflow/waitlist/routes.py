@@ -39,7 +39,7 @@ Actor = Annotated[Principal, Depends(Requires(P.WAITLIST_MANAGE, P.WAITLIST_SELF
 Manager = Annotated[Principal, Depends(Requires(P.WAITLIST_MANAGE))]
 
 
-def waitlist_config(request: Request) -> WaitlistConfig:
+async def waitlist_config(request: Request) -> WaitlistConfig:
     config: WaitlistConfig = request.app.state.waitlist
     return config
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 import contextvars
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Executable, Result, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -25,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
+from clinicflow.platform.db import direct
 from clinicflow.platform.db.integrity import translate_db_error
 
 _current_uow: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar(
@@ -49,32 +52,47 @@ class ReadOnlyUnitOfWorkError(RuntimeError):
     """A write (flush, deferred job) was attempted in a read-only unit of work."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    """What a read-only unit of work reads through."""
+
+    connection: psycopg.AsyncConnection[Any]
+    statements: direct.StatementCache
+    orm_engine: AsyncEngine
+
+
 class UnitOfWork:
     """One use case's database work: an ORM session plus access to its connection.
 
     A writing unit of work is one transaction. A read-only one (`Database.reading`)
-    runs in autocommit and creates its ORM session only if a service asks for it,
-    so Core reads through `execute` cost one round trip and no session set-up.
+    runs in autocommit: its Core statements go straight to a psycopg connection
+    (`platform.db.direct`), and it creates an ORM session only if a service asks
+    for one, so a Core read costs one round trip and no SQLAlchemy engine work.
     """
 
     def __init__(
-        self, *, session: AsyncSession | None = None, connection: AsyncConnection | None = None
+        self,
+        *,
+        session: AsyncSession | None = None,
+        reader: _Reader | None = None,
     ) -> None:
         self._session = session
-        self._connection = connection
+        self._reader = reader
         self.read_only = session is None
 
     @property
     def session(self) -> AsyncSession:
         if self._session is None:
-            self._session = AsyncSession(bind=self._connection, expire_on_commit=False)
+            assert self._reader is not None
+            # Bound to the autocommit engine: it takes a connection on its first statement.
+            self._session = AsyncSession(bind=self._reader.orm_engine, expire_on_commit=False)
             self._session.sync_session.info[_READ_ONLY] = True
         return self._session
 
     async def execute(self, statement: Executable) -> Result[Any]:
         """Run a Core statement (plain rows, not ORM entities) in this unit of work."""
-        if self._connection is not None:
-            return await self._connection.execute(statement)
+        if self._reader is not None:
+            return await direct.execute(self._reader.connection, self._reader.statements, statement)
         return await self.session.execute(statement)
 
     async def _close(self) -> None:
@@ -114,9 +132,12 @@ class Database:
             pool_recycle=1800,
         )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        # Reads get their own autocommit pool: toggling the isolation level per
-        # checkout on the shared pool cost more CPU than the round trips it saved.
-        # It is also the seam for pointing reads at a replica later.
+        # Reads get their own autocommit connections: toggling the isolation level
+        # per checkout on the shared pool cost more CPU than the round trips it
+        # saved. Core reads run on a psycopg pool directly (platform.db.direct);
+        # the engine below serves the rare read that needs the ORM, and opens
+        # connections only when one does. This is also the seam for pointing
+        # reads at a replica later.
         self.read_engine: AsyncEngine = create_async_engine(
             url,
             isolation_level="AUTOCOMMIT",
@@ -124,6 +145,19 @@ class Database:
             max_overflow=max_overflow,
             pool_recycle=1800,
         )
+        # Connected exactly as the engine connects (the dialect's connect arguments,
+        # including its psycopg adapters), so values load and dump the same way.
+        _, connect_args = self.read_engine.dialect.create_connect_args(make_url(url))
+        self.read_pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
+            "",
+            min_size=1,
+            max_size=pool_size + max_overflow,
+            kwargs={**connect_args, "autocommit": True},
+            max_lifetime=1800,
+            open=False,
+        )
+        self._read_pool_open = False
+        self.statements = direct.StatementCache(self.read_engine.dialect)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
@@ -160,14 +194,20 @@ class Database:
         """
         if _current_uow.get() is not None:
             raise NestedUnitOfWorkError("a unit of work is already open in this context")
-        async with self.read_engine.connect() as connection:
-            uow = UnitOfWork(connection=connection)
-            token = _current_uow.set(uow)
-            try:
-                yield uow
-            finally:
-                _current_uow.reset(token)
-                await uow._close()
+        if not self._read_pool_open:
+            await self.read_pool.open()
+            self._read_pool_open = True
+        try:
+            async with self.read_pool.connection() as connection:
+                uow = UnitOfWork(reader=_Reader(connection, self.statements, self.read_engine))
+                token = _current_uow.set(uow)
+                try:
+                    yield uow
+                finally:
+                    _current_uow.reset(token)
+                    await uow._close()
+        except psycopg.OperationalError as exc:  # the pool could not connect
+            raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
@@ -176,16 +216,23 @@ class Database:
 
     def pool_status(self) -> dict[str, dict[str, int]]:
         """Connections of the write and read pools by state."""
-        status: dict[str, dict[str, int]] = {}
-        for name, engine in (("write", self.engine), ("read", self.read_engine)):
-            pool: Any = engine.pool
-            status[name] = {
+        pool: Any = self.engine.pool
+        stats = self.read_pool.get_stats()
+        return {
+            "write": {
                 "size": int(pool.size()),
                 "checked_out": int(pool.checkedout()),
                 "overflow": int(pool.overflow()),
-            }
-        return status
+            },
+            "read": {
+                "size": stats["pool_size"],
+                "checked_out": stats["pool_size"] - stats["pool_available"],
+                "overflow": max(0, stats["pool_size"] - stats["pool_min"]),
+            },
+        }
 
     async def dispose(self) -> None:
         await self.engine.dispose()
         await self.read_engine.dispose()
+        if self._read_pool_open:
+            await self.read_pool.close()
