@@ -90,10 +90,10 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 async def database(database_url: str) -> AsyncIterator[Database]:
-    # Two engines (write and read) of at most 40 connections each: 80 stays under a default
-    # PostgreSQL's max_connections (100) with room for the job queue and admin connections,
-    # while the 50-way concurrency tests still race dozens of transactions at once.
-    db = Database(database_url, pool_size=20, max_overflow=20)
+    # Writes and Core reads up to 30 connections each, ORM reads up to 15: 75 stays under a
+    # default PostgreSQL's max_connections (100) with room for the job queue and admin
+    # connections, while the 50-way concurrency tests still race 30 transactions at once.
+    db = Database(database_url, pool_size=15, max_overflow=15)
     runtime.set_database(db)
     jobs_pool = await open_jobs(libpq_url(database_url))
     yield db

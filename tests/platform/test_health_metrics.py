@@ -120,7 +120,7 @@ async def test_log_lines_carry_the_request_id_and_filtered_levels_print_nothing(
         logging.getLogger().setLevel(logging.WARNING)
 
 
-async def test_metrics_report_both_database_pools(database: Database) -> None:
+async def test_metrics_report_every_database_pool(database: Database) -> None:
     from prometheus_client import generate_latest
 
     from clinicflow.platform.metrics import REGISTRY, track_pool
@@ -131,3 +131,5 @@ async def test_metrics_report_both_database_pools(database: Database) -> None:
         exposed = generate_latest(REGISTRY).decode()
     assert 'clinicflow_db_pool_connections{pool="read",state="checked_out"} 1.0' in exposed
     assert 'clinicflow_db_pool_connections{pool="write",state="checked_out"} 0.0' in exposed
+    # A Core read never touches the ORM read engine.
+    assert 'clinicflow_db_pool_connections{pool="read_orm",state="checked_out"} 0.0' in exposed

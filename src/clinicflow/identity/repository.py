@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, literal_column, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicflow.identity.models import (
     AuthSession,
@@ -70,7 +71,11 @@ class SessionRepository:
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
-        self.session = uow.session
+
+    @property
+    def session(self) -> AsyncSession:
+        """The unit of work's ORM session, made on first use: Core-only reads never need one."""
+        return self.uow.session
 
     async def token_for_update(self, token_hash: bytes) -> tuple[RefreshToken, AuthSession] | None:
         stmt = (

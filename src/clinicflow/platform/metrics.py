@@ -35,7 +35,7 @@ JOB_DURATION = Histogram(
 )
 DB_POOL = Gauge(
     "clinicflow_db_pool_connections",
-    "Database pool connections by pool (write, read) and state (size, checked_out, overflow).",
+    "Database pool connections by pool (write, read, read_orm) and state (size, checked_out, overflow).",
     ["pool", "state"],
     registry=REGISTRY,
 )
@@ -47,6 +47,6 @@ def track_pool(status: Callable[[], dict[str, dict[str, int]]]) -> None:
     def reader(pool: str, state: str) -> Callable[[], float]:
         return lambda: float(status()[pool][state])
 
-    for pool in ("write", "read"):
+    for pool in ("write", "read", "read_orm"):
         for state in ("size", "checked_out", "overflow"):
             DB_POOL.labels(pool=pool, state=state).set_function(reader(pool, state))

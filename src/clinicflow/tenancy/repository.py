@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicflow.platform.db import TenantScopedRepository, UnitOfWork
 from clinicflow.tenancy.models import Clinic, ClinicLocation, Tenant
@@ -14,7 +15,12 @@ class TenantRepository:
     """Tenants are the root of scoping, so this one is not tenant-scoped."""
 
     def __init__(self, uow: UnitOfWork) -> None:
-        self.session = uow.session
+        self.uow = uow
+
+    @property
+    def session(self) -> AsyncSession:
+        """The unit of work's ORM session, made on first use: Core-only reads never need one."""
+        return self.uow.session
 
     async def by_slug(self, slug: str) -> Tenant | None:
         result = await self.session.execute(select(Tenant).where(Tenant.slug == slug))

@@ -135,14 +135,14 @@ class Database:
         # Reads get their own autocommit connections: toggling the isolation level
         # per checkout on the shared pool cost more CPU than the round trips it
         # saved. Core reads run on a psycopg pool directly (platform.db.direct);
-        # the engine below serves the rare read that needs the ORM, and opens
-        # connections only when one does. This is also the seam for pointing
-        # reads at a replica later.
+        # this engine serves reads that load ORM entities, opens connections only
+        # when one does, and is half the size (such reads are the minority). It is
+        # also the seam for pointing reads at a replica later.
         self.read_engine: AsyncEngine = create_async_engine(
             url,
             isolation_level="AUTOCOMMIT",
-            pool_size=pool_size,
-            max_overflow=max_overflow,
+            pool_size=max(1, pool_size // 2),
+            max_overflow=max_overflow // 2,
             pool_recycle=1800,
         )
         # Connected exactly as the engine connects (the dialect's connect arguments,
@@ -215,20 +215,16 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     def pool_status(self) -> dict[str, dict[str, int]]:
-        """Connections of the write and read pools by state."""
-        pool: Any = self.engine.pool
+        """Connections by pool (write, read, read_orm) and state (size, checked_out, overflow)."""
         stats = self.read_pool.get_stats()
         return {
-            "write": {
-                "size": int(pool.size()),
-                "checked_out": int(pool.checkedout()),
-                "overflow": int(pool.overflow()),
-            },
+            "write": _engine_pool_status(self.engine),
             "read": {
                 "size": stats["pool_size"],
                 "checked_out": stats["pool_size"] - stats["pool_available"],
                 "overflow": max(0, stats["pool_size"] - stats["pool_min"]),
             },
+            "read_orm": _engine_pool_status(self.read_engine),
         }
 
     async def dispose(self) -> None:
@@ -236,3 +232,8 @@ class Database:
         await self.read_engine.dispose()
         if self._read_pool_open:
             await self.read_pool.close()
+
+
+def _engine_pool_status(engine: AsyncEngine) -> dict[str, int]:
+    pool: Any = engine.pool
+    return {"size": int(pool.size()), "checked_out": int(pool.checkedout()), "overflow": int(pool.overflow())}

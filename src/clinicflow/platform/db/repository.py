@@ -6,6 +6,7 @@ import uuid
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicflow.platform.db.base import TenantOwned
 from clinicflow.platform.db.database import UnitOfWork
@@ -25,8 +26,12 @@ class TenantScopedRepository(Generic[ModelT]):
 
     def __init__(self, uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
         self.uow = uow
-        self.session = uow.session
         self.tenant_id = tenant_id
+
+    @property
+    def session(self) -> AsyncSession:
+        """The unit of work's ORM session, made on first use: Core-only reads never need one."""
+        return self.uow.session
 
     def select(self) -> Select[ModelT]:
         """ORM entities of this tenant: for use cases that change them."""

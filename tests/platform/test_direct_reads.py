@@ -1,0 +1,149 @@
+"""Read units of work run Core statements on psycopg directly: same rows, same errors as the engine."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import Executable, func, literal, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+from clinicflow.platform.db import Database
+from clinicflow.platform.db.direct import StatementCache
+from clinicflow.tenancy.models import Clinic, ClinicLocation
+from tests.factories import make_clinic, make_tenant
+
+clinics = Clinic.__table__
+locations = ClinicLocation.__table__
+
+
+async def _both(database: Database, statement: Executable) -> tuple[Any, Any]:
+    """(keys, rows) through the direct read path and through SQLAlchemy's engine."""
+    async with database.reading() as uow:
+        direct = await uow.execute(statement)
+        direct_out = (list(direct.keys()), [tuple(r) for r in direct.all()])
+    async with database.transaction() as uow:
+        engine = await uow.execute(statement)
+        engine_out = (list(engine.keys()), [tuple(r) for r in engine.all()])
+    return direct_out, engine_out
+
+
+@pytest.fixture
+async def world(database: Database) -> dict[str, Any]:
+    a, b = await make_tenant(database), await make_tenant(database)
+    a_clinics = [await make_clinic(database, tenant_id=a.id) for _ in range(3)]
+    b_clinic = await make_clinic(database, tenant_id=b.id)
+    async with database.transaction() as uow:
+        uow.session.add_all(
+            [
+                ClinicLocation(
+                    tenant_id=a.id,
+                    clinic_id=a_clinics[0].id,
+                    name="Front desk",
+                    kind="checkin_desk",
+                    latitude=Decimal("52.520008"),
+                    longitude=Decimal("13.404954"),
+                    radius_m=50,
+                ),
+                ClinicLocation(tenant_id=a.id, clinic_id=a_clinics[0].id, name="Room 1", kind="room"),
+            ]
+        )
+    return {"a": a.id, "b": b.id, "a_clinics": [c.id for c in a_clinics], "b_clinic": b_clinic.id}
+
+
+async def test_rows_and_keys_match_the_engine_for_every_column_type(
+    database: Database, world: dict[str, Any]
+) -> None:
+    statement = select(locations).order_by(locations.c.name)
+    direct, engine = await _both(database, statement)
+    assert direct == engine
+    keys, rows = direct
+    assert {"id", "name", "latitude", "longitude", "radius_m"} <= set(keys)
+    by_name = {row[keys.index("name")]: row for row in rows}
+    assert by_name["Front desk"][keys.index("latitude")] == Decimal("52.520008")
+    assert by_name["Room 1"][keys.index("latitude")] is None
+    assert isinstance(by_name["Room 1"][keys.index("id")], uuid.UUID)
+
+
+async def test_a_cached_statement_shape_runs_with_each_call_s_own_values(
+    database: Database, world: dict[str, Any]
+) -> None:
+    """The second call reuses the first call's compiled SQL but must not reuse its values."""
+
+    def of(tenant_id: uuid.UUID) -> Executable:
+        return select(clinics.c.id).where(clinics.c.tenant_id == tenant_id).order_by(clinics.c.id)
+
+    async with database.reading() as uow:
+        first = (await uow.execute(of(world["a"]))).scalars().all()
+        second = (await uow.execute(of(world["b"]))).scalars().all()
+    assert first == sorted(world["a_clinics"])
+    assert second == [world["b_clinic"]]
+
+
+async def test_in_lists_of_any_length_expand_including_empty(
+    database: Database, world: dict[str, Any]
+) -> None:
+    wanted = world["a_clinics"]
+    for ids in (wanted[:1], wanted, [], [world["b_clinic"], *wanted[:2]]):
+        statement = select(clinics.c.id).where(clinics.c.id.in_(ids)).order_by(clinics.c.id)
+        direct, engine = await _both(database, statement)
+        assert direct == engine
+        assert sorted(row[0] for row in direct[1]) == sorted(ids)
+
+
+async def test_bind_processors_apply_jsonb_values(database: Database) -> None:
+    statement = select(literal({"weekdays": [1, 3]}, JSONB).label("doc"))
+    direct, engine = await _both(database, statement)
+    assert direct == engine == (["doc"], [({"weekdays": [1, 3]},)])
+
+
+async def test_text_with_parameters_aggregates_and_labels(database: Database, world: dict[str, Any]) -> None:
+    counted = select(clinics.c.tenant_id, func.count().label("n")).group_by(clinics.c.tenant_id)
+    direct, engine = await _both(database, counted)
+    assert sorted(direct[1]) == sorted(engine[1]) == sorted([(world["a"], 3), (world["b"], 1)])
+    typed = text("SELECT CAST(:x AS int) + 1 AS y").bindparams(x=41)
+    async with database.reading() as uow:
+        assert (await uow.execute(typed)).scalar_one() == 42
+
+
+async def test_errors_are_sqlalchemy_errors_and_the_connection_stays_usable(database: Database) -> None:
+    async with database.reading() as uow:
+        with pytest.raises(ProgrammingError) as missing:
+            await uow.execute(text("SELECT * FROM no_such_table"))
+        assert "no_such_table" in str(missing.value)
+        with pytest.raises(IntegrityError):  # each psycopg error class maps to SQLAlchemy's
+            await uow.execute(text("DO $$ BEGIN RAISE unique_violation; END $$"))
+        assert (await uow.execute(text("SELECT 1"))).scalar_one() == 1
+    async with database.reading() as uow:
+        assert (await uow.execute(text("SELECT 2"))).scalar_one() == 2
+
+
+async def test_the_statement_cache_is_bounded(database: Database) -> None:
+    cache = StatementCache(database.read_engine.dialect, size=2)
+    for n in range(5):  # five shapes: a different column count each
+        cache.prepare(select(*[literal(i) for i in range(n + 1)]))
+    assert len(cache._plans) == 2
+    sql, params, _ = cache.prepare(select(literal(7).label("seven")))
+    assert "seven" in sql
+    assert params is not None
+    assert 7 in params.values()
+
+
+async def test_parallel_reads_each_get_their_own_tenant_s_rows(
+    database: Database, world: dict[str, Any]
+) -> None:
+    """60 concurrent read units of work share compiled shapes and pooled connections, never values."""
+
+    async def read(tenant_id: uuid.UUID) -> tuple[uuid.UUID, list[uuid.UUID]]:
+        async with database.reading() as uow:
+            stmt = select(clinics.c.id).where(clinics.c.tenant_id == tenant_id).order_by(clinics.c.id)
+            return tenant_id, list((await uow.execute(stmt)).scalars().all())
+
+    results = await asyncio.gather(*(read(world["a"] if n % 2 else world["b"]) for n in range(60)))
+    expected = {world["a"]: sorted(world["a_clinics"]), world["b"]: [world["b_clinic"]]}
+    assert all(rows == expected[tenant] for tenant, rows in results)
+    assert database.pool_status()["read"]["size"] <= database.read_pool.max_size  # 60 readers queued
