@@ -27,6 +27,7 @@ from clinicflow.platform.http import RequestContextMiddleware, install_error_han
 from clinicflow.platform.jobs import close_jobs, open_jobs, run_worker
 from clinicflow.platform.logging import get_logger
 from clinicflow.platform.metrics import track_pool
+from clinicflow.platform.migrations import head_revision
 from clinicflow.platform.ratelimit import RateLimiter
 from clinicflow.scheduling import guards as _guards  # noqa: F401  (registers the clinic-deletion guard)
 from clinicflow.scheduling import notifications as _notifications  # noqa: F401  (subscribes handlers)
@@ -115,6 +116,7 @@ def create_app(
         lifespan=lifespan,
         telemetry=None if settings.otel else {"tracing": False, "metrics": False, "logs": False},
     )
+    head_revision()  # parse the migration scripts now, not on the first readiness probe
     if database is not None:
         install(app, database)
     install_error_handlers(app)

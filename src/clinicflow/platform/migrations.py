@@ -40,11 +40,14 @@ def head_revision() -> str:
     return head
 
 
+_CURRENT_REVISION = text("SELECT version_num FROM alembic_version")  # built once: readiness probes
+
+
 async def current_revision(database: Database) -> str | None:
     """The revision the database is at, or None before the first migration."""
     try:
         async with database.reading() as uow:
-            result = await uow.execute(text("SELECT version_num FROM alembic_version"))
+            result = await uow.execute(_CURRENT_REVISION)
             return result.scalar_one_or_none()
     except ProgrammingError:  # alembic_version does not exist yet
         return None

@@ -50,6 +50,14 @@ class _Plan:
     # Per selected column; some types pick theirs by the column's wire type, so they
     # are resolved on the first run from the cursor's description. None: rows need none.
     result_processors: tuple[Processor | None, ...] | None = _UNKNOWN
+    # The result's keys: fixed by the compiled SQL, so built on the first run and shared
+    # (SQLAlchemy shares its cursor metadata per compiled statement the same way).
+    metadata: SimpleResultMetaData | None = None
+
+    def result_metadata(self, description: Sequence[Any]) -> SimpleResultMetaData:
+        if self.metadata is None:
+            self.metadata = SimpleResultMetaData([column.name for column in description])
+        return self.metadata
 
     def row_processors(self, description: Sequence[Any]) -> tuple[Processor | None, ...] | None:
         if self.result_processors is _UNKNOWN:
@@ -134,11 +142,11 @@ async def execute(
             rows: Sequence[Any] = await cursor.fetchall() if cursor.description is not None else []
     except psycopg.Error as exc:
         raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
-    keys = [column.name for column in description]
+    metadata = plan.result_metadata(description)
     processors = plan.row_processors(description) if rows else None
     if processors is not None:
         rows = [
             tuple(v if p is None or v is None else p(v) for p, v in zip(processors, row, strict=True))
             for row in rows
         ]
-    return IteratorResult(SimpleResultMetaData(keys), iter(rows))
+    return IteratorResult(metadata, iter(rows))
