@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from clinicflow.errors import NotFound
 from clinicflow.platform.db import Database, NestedUnitOfWorkError, ReadOnlyUnitOfWorkError
@@ -73,6 +73,25 @@ async def test_reading_refuses_writes_and_jobs_and_changes_nothing(database: Dat
             await defer(uow, record, value="never")
     assert await count_rows(database, "clinics") == 0
     assert await count_rows(database, "procrastinate_jobs") == 0
+
+
+async def test_reading_refuses_core_and_orm_writes_in_the_database(database: Database) -> None:
+    """Read connections are read-only sessions: a Core UPDATE cannot slip through autocommit."""
+    from sqlalchemy import update
+    from sqlalchemy.exc import DBAPIError
+
+    from clinicflow.tenancy.models import Tenant
+
+    tenant = await make_tenant(database, name="Before")
+    with pytest.raises(DBAPIError, match="read-only transaction"):
+        async with database.reading() as uow:
+            await uow.execute(update(Tenant).where(Tenant.id == tenant.id).values(name="After"))
+    with pytest.raises(DBAPIError, match="read-only transaction"):
+        async with database.reading() as uow:
+            await uow.session.execute(update(Tenant).where(Tenant.id == tenant.id).values(name="After"))
+    async with database.reading() as uow:
+        names = (await uow.execute(select(Tenant.name))).scalars().all()
+    assert names == ["Before"]
 
 
 async def test_reading_cannot_nest_in_a_transaction(database: Database) -> None:

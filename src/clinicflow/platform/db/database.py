@@ -36,6 +36,7 @@ _current_uow: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar
 
 
 _READ_ONLY = "clinicflow_read_only"
+_READ_ONLY_SESSION = "-c default_transaction_read_only=on"
 
 
 @event.listens_for(Session, "before_flush")
@@ -138,21 +139,25 @@ class Database:
         # this engine serves reads that load ORM entities, opens connections only
         # when one does, and is half the size (such reads are the minority). It is
         # also the seam for pointing reads at a replica later.
+        # Both kinds of read connection are read-only sessions: in autocommit a Core
+        # UPDATE would otherwise commit; PostgreSQL refuses it instead (SQLSTATE 25006).
+        # Connected as the engine connects (the dialect's connect arguments, including
+        # its psycopg adapters), so values load and dump the same way.
+        _, connect_args = self.engine.dialect.create_connect_args(make_url(url))
+        read_options = " ".join(filter(None, [connect_args.get("options"), _READ_ONLY_SESSION]))
         self.read_engine: AsyncEngine = create_async_engine(
             url,
             isolation_level="AUTOCOMMIT",
             pool_size=max(1, pool_size // 2),
             max_overflow=max_overflow // 2,
             pool_recycle=1800,
+            connect_args={"options": read_options},
         )
-        # Connected exactly as the engine connects (the dialect's connect arguments,
-        # including its psycopg adapters), so values load and dump the same way.
-        _, connect_args = self.read_engine.dialect.create_connect_args(make_url(url))
         self.read_pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
             "",
             min_size=1,
             max_size=pool_size + max_overflow,
-            kwargs={**connect_args, "autocommit": True},
+            kwargs={**connect_args, "autocommit": True, "options": read_options},
             max_lifetime=1800,
             open=False,
         )
