@@ -17,6 +17,7 @@ Domains add their own codes by subclassing in their ``errors.py``.
     ├── PayloadTooLarge              413 PAYLOAD_TOO_LARGE
     ├── RateLimitExceeded            429 RATE_LIMIT_EXCEEDED    (``Retry-After`` header)
     └── ServiceUnavailable           503 SERVICE_UNAVAILABLE
+        └── DatabaseUnavailable      503 DATABASE_UNAVAILABLE   (platform.db; ``Retry-After``)
 """
 
 from __future__ import annotations

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from clinicflow.app import create_app
 from clinicflow.config import Settings
 from clinicflow.platform.db import Database
+from clinicflow.platform.health import READY_BUDGET_SECONDS
 from clinicflow.platform.logging import configure_logging
 from clinicflow.platform.migrations import head_revision
 from tests.conftest import recreate_database
@@ -46,14 +50,45 @@ async def test_ready_is_503_while_the_schema_is_behind(server_url: str, settings
 
 
 async def test_ready_is_503_when_the_database_is_unreachable(settings: Settings) -> None:
+    """Within the probe's budget: the read pool waits for a connection that never comes."""
     database = Database("postgresql+psycopg://nobody@127.0.0.1:1/none", pool_size=1, max_overflow=0)
     app = create_app(settings=settings, database=database)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    started = time.monotonic()
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.get("/health/ready")
     assert response.status_code == 503
     assert response.json()["detail"] == "The database is not reachable"
+    assert time.monotonic() - started < READY_BUDGET_SECONDS + 2  # not the pool's 30 s default
     await database.dispose()
+
+
+async def test_reads_answer_503_with_retry_after_when_no_connection_frees_up(database_url: str) -> None:
+    from clinicflow.platform.db import DatabaseUnavailable
+
+    database = Database(database_url, pool_size=1, max_overflow=0, read_timeout=0.2)
+    holding, done = asyncio.Event(), asyncio.Event()
+
+    async def hold_the_only_connection() -> None:
+        async with database.reading():
+            holding.set()
+            await done.wait()
+
+    holder = asyncio.create_task(hold_the_only_connection())
+    try:
+        await holding.wait()
+        with pytest.raises(DatabaseUnavailable) as busy:
+            async with database.reading():
+                pass
+        done.set()
+        await holder
+        assert busy.value.status == 503
+        assert busy.value.code == "DATABASE_UNAVAILABLE"
+        assert busy.value.headers["Retry-After"] == "1"
+        async with database.reading() as uow:  # the held connection went back to the pool
+            assert (await uow.execute(text("SELECT 1"))).scalar_one() == 1
+    finally:
+        await database.dispose()
 
 
 def _sample(text: str, name: str, **labels: str) -> float:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from clinicflow.errors import ServiceUnavailable
-from clinicflow.platform.db import Database
+from clinicflow.platform.db import Database, DatabaseUnavailable
 from clinicflow.platform.metrics import REGISTRY
 from clinicflow.platform.migrations import current_revision, head_revision
 
 router = APIRouter(tags=["operations"])
+
+#: A readiness probe answers within this many seconds, reachable database or not.
+READY_BUDGET_SECONDS = 2.0
 
 
 class Liveness(BaseModel):
@@ -39,8 +44,9 @@ async def ready(request: Request) -> Readiness:
     """The database answers and its schema is at the code's head revision."""
     database: Database = request.app.state.db
     try:
-        revision = await current_revision(database)
-    except (SQLAlchemyError, OSError) as exc:
+        async with asyncio.timeout(READY_BUDGET_SECONDS):
+            revision = await current_revision(database)
+    except (SQLAlchemyError, OSError, DatabaseUnavailable) as exc:  # TimeoutError is an OSError
         raise ServiceUnavailable("The database is not reachable") from exc
     expected = head_revision()
     if revision != expected:

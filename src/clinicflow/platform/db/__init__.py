@@ -3,6 +3,7 @@
 from clinicflow.platform.db.base import Base, IdMixin, TenantOwned, TimestampMixin
 from clinicflow.platform.db.database import (
     Database,
+    DatabaseUnavailable,
     NestedUnitOfWorkError,
     ReadOnlyUnitOfWorkError,
     UnitOfWork,
@@ -12,6 +13,7 @@ from clinicflow.platform.db.repository import TenantScopedRepository
 __all__ = [
     "Base",
     "Database",
+    "DatabaseUnavailable",
     "IdMixin",
     "NestedUnitOfWorkError",
     "ReadOnlyUnitOfWorkError",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Executable, Result, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
+from clinicflow.errors import ServiceUnavailable
 from clinicflow.platform.db import direct
 from clinicflow.platform.db.integrity import translate_db_error
 
@@ -43,6 +44,15 @@ _READ_ONLY_SESSION = "-c default_transaction_read_only=on"
 def _refuse_writes_when_read_only(session: Session, flush_context: Any, instances: Any) -> None:
     if session.info.get(_READ_ONLY):
         raise ReadOnlyUnitOfWorkError("a read-only unit of work cannot write")
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """No read connection within the wait limit: the database is down or every connection is busy."""
+
+    code = "DATABASE_UNAVAILABLE"
+
+    def __init__(self, detail: str = "The database is busy or unreachable; try again shortly") -> None:
+        super().__init__(detail, headers={"Retry-After": "1"})
 
 
 class NestedUnitOfWorkError(RuntimeError):
@@ -121,7 +131,10 @@ class UnitOfWork:
 class Database:
     """Owns the engine; opens units of work."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, max_overflow: int = 10, read_timeout: float = 5.0
+    ) -> None:
+        """`read_timeout`: seconds a read waits for a connection before DatabaseUnavailable (503)."""
         self.url = url
         self.engine: AsyncEngine = create_async_engine(
             url,
@@ -159,6 +172,9 @@ class Database:
             max_size=pool_size + max_overflow,
             kwargs={**connect_args, "autocommit": True, "options": read_options},
             max_lifetime=1800,
+            # The pool connects in the background and a reader waits for it: with the
+            # database down, reads would hang for psycopg_pool's 30 s default.
+            timeout=read_timeout,
             open=False,
         )
         self._read_pool_open = False
@@ -203,16 +219,19 @@ class Database:
             await self.read_pool.open()
             self._read_pool_open = True
         try:
-            async with self.read_pool.connection() as connection:
-                uow = UnitOfWork(reader=_Reader(connection, self.statements, self.read_engine))
-                token = _current_uow.set(uow)
-                try:
-                    yield uow
-                finally:
-                    _current_uow.reset(token)
-                    await uow._close()
-        except psycopg.OperationalError as exc:  # the pool could not connect
-            raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+            connection = await self.read_pool.getconn()
+        except PoolTimeout as exc:
+            raise DatabaseUnavailable() from exc
+        try:
+            uow = UnitOfWork(reader=_Reader(connection, self.statements, self.read_engine))
+            token = _current_uow.set(uow)
+            try:
+                yield uow
+            finally:
+                _current_uow.reset(token)
+                await uow._close()
+        finally:
+            await self.read_pool.putconn(connection)
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
