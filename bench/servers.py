@@ -24,13 +24,13 @@ from starlette.routing import Route
 
 from clinicflow.app import create_app
 from clinicflow.config import Environment, Settings
+from clinicflow.identity.access import Web
 from clinicflow.platform.db import Database
 from clinicflow.platform.db.url import libpq_url
 from clinicflow.platform.logging import configure_logging
-from clinicflow.platform.pagination import Page
+from clinicflow.platform.pagination import Page, Paging
 from clinicflow.platform.serving import run_server
 from clinicflow.tenancy import service as tenancy
-from clinicflow.tenancy.routes import Paging, Web
 from clinicflow.tenancy.schemas import ClinicRead
 
 TENANT_READ_SQL = (

@@ -11,11 +11,11 @@ from fastapi import Depends, Query
 from clinicflow.audit import service as audit
 from clinicflow.audit.schemas import AuditEventRead, AuditFilters
 from clinicflow.errors import FieldProblem, Forbidden, ValidationFailed
-from clinicflow.identity.access import Requires, WebContext, web
+from clinicflow.identity.access import Requires, Web
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
 from clinicflow.platform.openapi import problems
-from clinicflow.platform.pagination import Page, PageParams, page_params
+from clinicflow.platform.pagination import Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
 
 router = PrefixedRouter(prefix="/api/v1", tags=["audit"])
@@ -24,8 +24,8 @@ router = PrefixedRouter(prefix="/api/v1", tags=["audit"])
 @router.get("/audit-events", response_model=Page[AuditEventRead], responses=problems(401, 403, 422))
 async def list_audit_events(
     principal: Annotated[Principal, Depends(Requires(Permission.AUDIT_READ))],
-    ctx: Annotated[WebContext, Depends(web)],
-    page: Annotated[PageParams, Depends(page_params)],
+    ctx: Web,
+    page: Paging,
     actor_id: uuid.UUID | None = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     subject_type: Annotated[str | None, Query(max_length=40)] = None,

@@ -54,6 +54,9 @@ async def web(request: Request) -> WebContext:
     return context_of(request)
 
 
+Web = Annotated[WebContext, Depends(web)]
+
+
 async def authenticate(request: Request) -> Principal:
     """The request's principal: a valid access token of a live session of an active user.
 

@@ -9,7 +9,7 @@ from fastapi import Depends, Request, Response, status
 
 from clinicflow.errors import Unauthenticated
 from clinicflow.identity import auth
-from clinicflow.identity.access import SIGNED_IN, TENANT_MEMBER, WebContext, public, web
+from clinicflow.identity.access import SIGNED_IN, TENANT_MEMBER, Web, public
 from clinicflow.identity.errors import RefreshTokenReused
 from clinicflow.identity.principal import Principal
 from clinicflow.identity.schemas import (
@@ -30,7 +30,6 @@ from clinicflow.platform.openapi import problems
 from clinicflow.platform.routing import PrefixedRouter
 
 router = PrefixedRouter(prefix="/api/v1/auth", tags=["auth"])
-Web = Annotated[WebContext, Depends(web)]
 SignedIn = Annotated[Principal, Depends(SIGNED_IN)]
 Member = Annotated[Principal, Depends(TENANT_MEMBER)]
 _WRONG_CREDENTIALS = "The email or password is not correct"

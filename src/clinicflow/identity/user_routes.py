@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Response, status
 
 from clinicflow.identity import service as identity
-from clinicflow.identity.access import SIGNED_IN, TENANT_MEMBER, Requires, WebContext, web
+from clinicflow.identity.access import SIGNED_IN, TENANT_MEMBER, Requires, Web, WebContext
 from clinicflow.identity.errors import GrantRefused
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
@@ -22,12 +22,10 @@ from clinicflow.identity.schemas import (
     UserUpdate,
 )
 from clinicflow.platform.openapi import problems
-from clinicflow.platform.pagination import Page, PageParams, page_params
+from clinicflow.platform.pagination import Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
 
 router = PrefixedRouter(prefix="/api/v1/users", tags=["users"])
-Web = Annotated[WebContext, Depends(web)]
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 async def _audit_refusal(

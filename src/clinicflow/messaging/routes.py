@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import Depends
 
 from clinicflow.errors import Forbidden
-from clinicflow.identity.access import Requires, WebContext, web
+from clinicflow.identity.access import Requires, Web
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
 from clinicflow.messaging import service as messaging
 from clinicflow.messaging.schemas import OutboxMessageRead
 from clinicflow.platform.openapi import problems
-from clinicflow.platform.pagination import Page, PageParams, page_params
+from clinicflow.platform.pagination import Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
 
 router = PrefixedRouter(prefix="/api/v1/notifications", tags=["messaging"])
@@ -23,8 +23,8 @@ router = PrefixedRouter(prefix="/api/v1/notifications", tags=["messaging"])
 @router.get("/outbox", response_model=Page[OutboxMessageRead], responses=problems(401, 403, 422))
 async def list_outbox(
     principal: Annotated[Principal, Depends(Requires(Permission.OUTBOX_READ))],
-    ctx: Annotated[WebContext, Depends(web)],
-    page: Annotated[PageParams, Depends(page_params)],
+    ctx: Web,
+    page: Paging,
     user_id: uuid.UUID | None = None,
 ) -> Page[OutboxMessageRead]:
     """Recorded messages of your tenant, oldest first (tenant-wide `outbox:read`)."""

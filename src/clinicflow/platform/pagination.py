@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar, TypeVarTuple
 
-from fastapi import Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -59,6 +59,9 @@ async def page_params(
 ) -> PageParams:
     """FastAPI dependency for list endpoints (async: a sync one would cost a thread hop)."""
     return PageParams(limit=limit, after=decode_cursor(cursor) if cursor else None)
+
+
+Paging = Annotated[PageParams, Depends(page_params)]
 
 
 def paginate(stmt: Select[*Ts], id_column: InstrumentedAttribute[Any], params: PageParams) -> Select[*Ts]:

@@ -11,13 +11,13 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from clinicflow.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
 from clinicflow.identity import directory
-from clinicflow.identity.access import Requires, WebContext, public, web
+from clinicflow.identity.access import Requires, Web, WebContext, public
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
 from clinicflow.identity.schemas import DoctorRead
 from clinicflow.platform import idempotency
 from clinicflow.platform.openapi import problems
-from clinicflow.platform.pagination import Page, PageParams, page_params
+from clinicflow.platform.pagination import Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.scheduling import availability_service as availability
 from clinicflow.scheduling import booking, policy_service, recurring
@@ -47,8 +47,6 @@ from clinicflow.tenancy import service as tenancy
 router = PrefixedRouter(prefix="/api/v1", tags=["scheduling"])
 rooms = APIRouter(tags=["video"])
 P = Permission
-Web = Annotated[WebContext, Depends(web)]
-Paging = Annotated[PageParams, Depends(page_params)]
 Directory = Annotated[Principal, Depends(Requires(P.DOCTORS_READ))]
 Booker = Annotated[Principal, Depends(Requires(P.APPOINTMENTS_BOOK, P.APPOINTMENTS_SELF, any_of=True))]
 Reader = Annotated[Principal, Depends(Requires(P.APPOINTMENTS_READ, P.APPOINTMENTS_SELF, any_of=True))]

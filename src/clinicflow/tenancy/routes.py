@@ -13,12 +13,12 @@ from fastapi import Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict
 
 from clinicflow.errors import Forbidden, NotFound
-from clinicflow.identity.access import Requires, WebContext, web
+from clinicflow.identity.access import Requires, Web, WebContext
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
 from clinicflow.identity.schemas import Email, FullName, Password
 from clinicflow.platform.openapi import problems
-from clinicflow.platform.pagination import Page, PageParams, page_params
+from clinicflow.platform.pagination import Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.tenancy import service as tenancy
 from clinicflow.tenancy.onboarding import onboard_tenant
@@ -33,8 +33,6 @@ from clinicflow.tenancy.schemas import (
 )
 
 router = PrefixedRouter(prefix="/api/v1", tags=["tenancy"])
-Web = Annotated[WebContext, Depends(web)]
-Paging = Annotated[PageParams, Depends(page_params)]
 P = Permission
 
 

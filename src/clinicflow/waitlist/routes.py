@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request, status
 
 from clinicflow.errors import Forbidden, NotFound
 from clinicflow.identity import directory
-from clinicflow.identity.access import Requires, WebContext, web
+from clinicflow.identity.access import Requires, Web
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
 from clinicflow.platform.openapi import problems
@@ -32,7 +32,6 @@ from clinicflow.waitlist.service import WaitlistConfig
 
 router = PrefixedRouter(prefix="/api/v1", tags=["waitlist"])
 P = Permission
-Web = Annotated[WebContext, Depends(web)]
 Reader = Annotated[Principal, Depends(Requires(P.WAITLIST_READ))]
 Member = Annotated[Principal, Depends(Requires(P.WAITLIST_READ, P.WAITLIST_SELF, any_of=True))]
 Actor = Annotated[Principal, Depends(Requires(P.WAITLIST_MANAGE, P.WAITLIST_SELF, any_of=True))]
