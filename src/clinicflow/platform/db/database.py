@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy import Executable, Result, event, text
+from sqlalchemy import Executable, Result, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -232,11 +232,6 @@ class Database:
                 await uow._close()
         finally:
             await self.read_pool.putconn(connection)
-
-    async def ping(self) -> None:
-        """Raise if the database cannot answer a trivial query."""
-        async with self.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
 
     def pool_status(self) -> dict[str, dict[str, int]]:
         """Connections by pool (write, read, read_orm) and state (size, checked_out, overflow)."""
