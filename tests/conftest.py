@@ -9,6 +9,7 @@ connections that really commit, and the job worker needs committed jobs.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -52,6 +53,17 @@ def admin_dsn(sqlalchemy_url: str) -> str:
     return libpq_url(url.render_as_string(hide_password=False))
 
 
+def run_database_name(purpose: str = "") -> str:
+    """This run's database name: one per checkout and xdist worker (and purpose).
+
+    Two checkouts, or two sessions, testing against one server never share or
+    drop each other's database.
+    """
+    checkout = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return "_".join(filter(None, ["clinicflow_test", checkout, worker, purpose]))
+
+
 def recreate_database(sqlalchemy_url: str, name: str) -> str:
     """Drop and create `name` on the same server; return its SQLAlchemy URL."""
     with psycopg.connect(admin_dsn(sqlalchemy_url), autocommit=True) as conn:
@@ -67,9 +79,7 @@ def server_url() -> str:
 
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> str:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"clinicflow_test_{worker}"
-    url = recreate_database(server_url, name)
+    url = recreate_database(server_url, run_database_name())
     upgrade_to_head(url)
     return url
 

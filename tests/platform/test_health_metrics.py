@@ -15,7 +15,7 @@ from clinicflow.platform.db import Database
 from clinicflow.platform.health import READY_BUDGET_SECONDS
 from clinicflow.platform.logging import configure_logging
 from clinicflow.platform.migrations import head_revision
-from tests.conftest import recreate_database
+from tests.conftest import recreate_database, run_database_name
 
 
 async def test_live_answers_ok(client: httpx.AsyncClient) -> None:
@@ -32,7 +32,7 @@ async def test_ready_reports_the_head_revision(client: httpx.AsyncClient) -> Non
 
 async def test_ready_is_503_while_the_schema_is_behind(server_url: str, settings: Settings) -> None:
     # A database that exists but was never migrated: the app must not claim readiness.
-    url = recreate_database(server_url, "clinicflow_test_unmigrated")
+    url = recreate_database(server_url, run_database_name("unmigrated"))
     database = Database(url, pool_size=1, max_overflow=0)
     try:
         app = create_app(settings=settings, database=database)
