@@ -59,7 +59,7 @@ def run_database_name(purpose: str = "") -> str:
     Two checkouts, or two sessions, testing against one server never share or
     drop each other's database.
     """
-    checkout = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
+    checkout = hashlib.sha256(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     return "_".join(filter(None, ["clinicflow_test", checkout, worker, purpose]))
 
