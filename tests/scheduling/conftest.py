@@ -52,7 +52,9 @@ class Practice:
             f"/api/v1/doctors/{self.doctor_id}/slots", params=params, headers=self.patient
         )
         assert response.status_code == 200, response.text
-        found: list[dict[str, Any]] = response.json()
+        page: dict[str, Any] = response.json()
+        assert page["next_cursor"] is None, "more than one page of slots: ask for a shorter range"
+        found: list[dict[str, Any]] = page["items"]
         return found
 
     def booking(self, starts_at: str | datetime, **extra: Any) -> dict[str, Any]:

@@ -640,3 +640,49 @@ async def test_the_slots_query_reads_one_doctors_appointments_through_the_index(
     condition = next(line for line in plan.splitlines() if "Index Cond" in line)
     assert f"tenant_id = '{practice.tenant.id}'" in condition, plan
     assert f"doctor_id = '{practice.doctor_id}'" in condition, plan
+
+
+async def test_slots_come_in_pages_that_resume_after_the_cursor(
+    client: httpx.AsyncClient, practice: Practice
+) -> None:
+    start = tomorrow_at(0)
+    params = {"from": start.isoformat(), "to": (start + timedelta(days=2)).isoformat(), "limit": "15"}
+    url = f"/api/v1/doctors/{practice.doctor_id}/slots"
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    while True:
+        response = await client.get(
+            url, params={**params, **({"cursor": cursor} if cursor else {})}, headers=practice.patient
+        )
+        assert response.status_code == 200, response.text
+        page = response.json()
+        pages.append([slot["starts_at"] for slot in page["items"]])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert [len(p) for p in pages] == [15, 15, 10]  # two days of 20 slots
+    starts = [s for p in pages for s in p]
+    assert starts == sorted(starts) and len(set(starts)) == 40
+    bad = await client.get(url, params={**params, "cursor": "bm90LWEtY3Vyc29y"}, headers=practice.patient)
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "cursor"
+
+
+async def test_time_off_comes_in_pages_soonest_first(client: httpx.AsyncClient, practice: Practice) -> None:
+    url = f"/api/v1/doctors/{practice.doctor_id}/time-off"
+    for days in (9, 7, 8):  # created out of order
+        day = tomorrow_at(0, days=days).date().isoformat()
+        created = await client.post(
+            url,
+            json={"clinic_id": str(practice.clinic.id), "from_date": day, "to_date": day},
+            headers=practice.doctor,
+        )
+        assert created.status_code == 201, created.text
+    first = await client.get(url, params={"limit": 2}, headers=practice.doctor)
+    assert first.status_code == 200
+    second = await client.get(
+        url, params={"limit": 2, "cursor": first.json()["next_cursor"]}, headers=practice.doctor
+    )
+    assert second.json()["next_cursor"] is None
+    starts = [t["starts_at"] for t in first.json()["items"] + second.json()["items"]]
+    assert len(starts) == 3 and starts == sorted(starts)

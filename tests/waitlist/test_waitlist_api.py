@@ -382,7 +382,8 @@ async def test_patients_and_other_clinics_and_tenants_cannot_reach_entries(
     ).status_code == 404
     assert (await client.get(f"/api/v1/patients/{alice}/waitlists", headers=bob_headers)).status_code == 404
     own = await client.get(f"/api/v1/patients/{alice}/waitlists", headers=alice_headers)
-    assert [e["id"] for e in own.json()] == [entry["id"]]
+    assert [e["id"] for e in own.json()["items"]] == [entry["id"]]
+    assert own.json()["next_cursor"] is None
     for_someone = {"clinic_id": str(practice.clinic.id), "patient_id": str(alice)}
     assert (await client.post("/api/v1/waitlists", json=for_someone, headers=bob_headers)).status_code == 403
     pin = await client.patch(

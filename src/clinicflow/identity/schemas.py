@@ -9,14 +9,18 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from clinicflow.identity.passwords import MIN_PASSWORD_LENGTH
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.roles import Role
+from clinicflow.platform.instants import Day
 
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$"),
 ]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+#: A password being set: the strength rule is in the schema, so a 422 names the body's own field.
+NewPassword = Annotated[str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=256)]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TenantSlug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=63)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{5,32}$")]
@@ -49,9 +53,9 @@ class RefreshRequest(_Input):
 class RegisterRequest(_Input):
     tenant: TenantSlug
     email: Email
-    password: Password
+    password: NewPassword
     full_name: FullName
-    date_of_birth: date | None = None
+    date_of_birth: Day | None = None
     phone: Phone | None = None
     preferred_language: Language | None = None
 
@@ -86,12 +90,12 @@ class ForgotPasswordRequest(_Input):
 
 class ResetPasswordRequest(_Input):
     token: Annotated[str, StringConstraints(min_length=10, max_length=200)]
-    new_password: Password
+    new_password: NewPassword
 
 
 class ChangePasswordRequest(_Input):
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class AcceptedRead(BaseModel):
@@ -139,7 +143,7 @@ class PatientProfileRead(BaseModel):
 class StaffCreate(_Input):
     email: Email
     full_name: FullName
-    password: Password | None = Field(default=None, description="Omit to let the user set one by reset")
+    password: NewPassword | None = Field(default=None, description="Omit to let the user set one by reset")
     grants: Annotated[list[GrantIn], Field(min_length=1, max_length=50)]
     profile: StaffProfileIn | None = None
 
@@ -147,7 +151,7 @@ class StaffCreate(_Input):
 class UserUpdate(_Input):
     full_name: FullName | None = None
     profile: StaffProfileIn | None = None
-    date_of_birth: date | None = None
+    date_of_birth: Day | None = None
     phone: Phone | None = None
     preferred_language: Language | None = None
 

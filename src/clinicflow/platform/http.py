@@ -6,6 +6,7 @@ import logging
 import random
 import re
 import time
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,12 +26,14 @@ from clinicflow.errors import (
 )
 from clinicflow.platform.context import client_address_var, request_id_var
 from clinicflow.platform.db.integrity import translate_db_error
+from clinicflow.platform.hygiene import check_body, check_path_and_query
 from clinicflow.platform.logging import get_logger
 from clinicflow.platform.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 PROBLEM_JSON = "application/problem+json"
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_KNOWN_STATUSES = {status.value for status in HTTPStatus}
 
 log = get_logger("clinicflow.http")
 
@@ -40,6 +43,7 @@ class RequestContextMiddleware:
 
     - takes a well-formed `X-Request-Id` or makes one, exposes it to logs and echoes it;
     - refuses bodies over the limit with 413 before the app reads a byte of them;
+    - refuses text PostgreSQL cannot store and over-deep bodies with 422 (platform.hygiene);
     - records request count and latency by route template and status, and logs one line.
 
     It runs on every request, so its per-request work is kept small (see
@@ -80,13 +84,13 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            body_receive = await self._limited_receive(scope, receive)
-            if body_receive is None:
-                await _send_problem(
-                    send_with_id, PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes")
-                )
-            else:
-                await self.app(scope, body_receive, send_with_id)
+            body_receive = await self._checked_receive(scope, receive)
+            await self.app(scope, body_receive, send_with_id)
+        except ClinicflowError as refused:
+            # Refused at the edge (too large, unstorable text, too deep): no route ran.
+            if response_started:
+                raise
+            await _send_problem(send_with_id, refused)
         except Exception:
             # Rendered here, inside the request's context, so the 500 carries the
             # request id and is counted and logged like any other response.
@@ -129,13 +133,19 @@ class RequestContextMiddleware:
             self._metrics[key] = children
         return children
 
-    async def _limited_receive(self, scope: Scope, receive: Receive) -> Receive | None:
-        """Read the body up front (bounded); None if it is over the limit."""
+    async def _checked_receive(self, scope: Scope, receive: Receive) -> Receive:
+        """Check the path and query, read the body up front (bounded) and check it.
+
+        Raises PayloadTooLarge or ValidationFailed (see platform.hygiene) before
+        the app sees the request.
+        """
+        check_path_and_query(scope["path"], scope["query_string"])
         if scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return receive
+        too_large = PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes")
         declared = _header(scope, "content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            return None
+            raise too_large
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -145,11 +155,12 @@ class RequestContextMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
-                return None
+                raise too_large
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        check_body(body)
         replayed = False
 
         async def replay() -> Message:
@@ -220,8 +231,10 @@ async def _no_receive() -> Message:
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc]
-    if parts and parts[0] in ("body", "query", "path", "header"):
-        parts = parts[1:] if parts[0] == "body" else parts
+    # A body field or query parameter is named by itself ("starts_at", "from");
+    # path parameters and headers keep their location ("path.clinic_id").
+    if parts and parts[0] in ("body", "query"):
+        parts = parts[1:]
     return ".".join(parts) or "body"
 
 
@@ -251,10 +264,17 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
         error = NotFound(f"No route for {request.method} {request.url.path}")
     elif exc.status_code == 405:
         error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+    elif exc.status_code == 400:
+        # FastAPI's only 400: a body it could not decode (not UTF-8, a broken form).
+        error = ValidationFailed(
+            "The request body could not be read",
+            errors=[FieldProblem(field="body", message="is not valid UTF-8 JSON")],
+        )
     else:
         error = ClinicflowError(str(exc.detail))
         error.status = exc.status_code
         error.code = "HTTP_ERROR"
+        error.title = HTTPStatus(exc.status_code).phrase if exc.status_code in _KNOWN_STATUSES else "Error"
     response = problem_response(error)
     if exc.headers:
         response.headers.update(exc.headers)

@@ -64,11 +64,20 @@ async def page_params(
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-def paginate(stmt: Select[*Ts], id_column: InstrumentedAttribute[Any], params: PageParams) -> Select[*Ts]:
-    """Apply keyset order and bounds; fetch one extra row to know if there is a next page."""
+def paginate(
+    stmt: Select[*Ts],
+    id_column: InstrumentedAttribute[Any],
+    params: PageParams,
+    *,
+    newest_first: bool = False,
+) -> Select[*Ts]:
+    """Apply keyset order and bounds; fetch one extra row to know if there is a next page.
+
+    Ids are UUIDv7, so id order is creation order; `newest_first` reverses it.
+    """
     if params.after is not None:
-        stmt = stmt.where(id_column > params.after)
-    return stmt.order_by(id_column).limit(params.limit + 1)
+        stmt = stmt.where(id_column < params.after if newest_first else id_column > params.after)
+    return stmt.order_by(id_column.desc() if newest_first else id_column).limit(params.limit + 1)
 
 
 async def read_page(

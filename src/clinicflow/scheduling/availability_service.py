@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,7 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 
 from clinicflow.audit import service as audit
 from clinicflow.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
@@ -17,6 +19,7 @@ from clinicflow.identity import directory
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
 from clinicflow.platform.db import UnitOfWork
+from clinicflow.platform.pagination import PageParams, page_of
 from clinicflow.scheduling.availability import (
     Busy,
     FreeSlot,
@@ -246,6 +249,58 @@ async def free_slots_for(
     return result
 
 
+def encode_slot_cursor(slot: SlotRead) -> str:
+    raw = f"{slot.starts_at.isoformat()}|{slot.clinic_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_slot_cursor(cursor: str) -> tuple[datetime, str]:
+    """The (starts_at, clinic id) a slot page ended at; ValidationFailed if it is not a slot cursor."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        instant, clinic = raw.split("|")
+        starts_at = datetime.fromisoformat(instant)
+        uuid.UUID(clinic)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise ValidationFailed(
+            "The cursor is not valid", errors=[FieldProblem(field="cursor", message="not a slot cursor")]
+        ) from exc
+    if starts_at.tzinfo is None:
+        raise ValidationFailed(
+            "The cursor is not valid", errors=[FieldProblem(field="cursor", message="not a slot cursor")]
+        )
+    return starts_at, clinic
+
+
+async def free_slots_page(
+    uow: UnitOfWork,
+    *,
+    tenant_id: uuid.UUID,
+    doctor_id: uuid.UUID,
+    clinic_id: uuid.UUID | None,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[SlotRead], str | None]:
+    """One page of `free_slots_for`, in (starts_at, clinic) order; the cursor resumes after its last slot."""
+    after = decode_slot_cursor(cursor) if cursor else None
+    found = await free_slots_for(
+        uow,
+        tenant_id=tenant_id,
+        doctor_id=doctor_id,
+        clinic_id=clinic_id,
+        start=max(start, after[0]) if after else start,
+        end=end,
+        now=now,
+    )
+    if after is not None:
+        found = [s for s in found if (s.starts_at, str(s.clinic_id)) > after]
+    items = found[:limit]
+    return items, encode_slot_cursor(items[-1]) if len(found) > limit and items else None
+
+
 def _may_manage(principal: Principal, doctor_id: uuid.UUID, clinic_id: uuid.UUID | None) -> bool:
     """Schedulers of the clinic, or the doctor themselves."""
     return principal.user_id == doctor_id or principal.can(
@@ -448,19 +503,25 @@ async def remove_time_off(
     )
 
 
-async def list_time_off(uow: UnitOfWork, *, tenant_id: uuid.UUID, doctor_id: uuid.UUID) -> list[TimeOffRead]:
-    """The doctor's time off that has not ended yet, soonest first (at most 500)."""
-    rows = await uow.session.execute(
-        select(TimeOff)
-        .where(
-            TimeOff.tenant_id == tenant_id,
-            TimeOff.doctor_id == doctor_id,
-            TimeOff.ends_at > datetime.now(UTC),
-        )
-        .order_by(TimeOff.starts_at)
-        .limit(500)
+async def list_time_off(
+    uow: UnitOfWork, *, tenant_id: uuid.UUID, doctor_id: uuid.UUID, page: PageParams, now: datetime
+) -> tuple[list[TimeOffRead], str | None]:
+    """One page of the doctor's time off that has not ended by `now`, soonest first.
+
+    Keyset on (starts_at, id): the cursor names the last row of the previous page.
+    """
+    stmt = select(TimeOff).where(
+        TimeOff.tenant_id == tenant_id, TimeOff.doctor_id == doctor_id, TimeOff.ends_at > now
     )
-    return [
+    if page.after is not None:
+        anchor = (
+            select(TimeOff.starts_at)
+            .where(TimeOff.tenant_id == tenant_id, TimeOff.id == page.after)
+            .scalar_subquery()
+        )
+        stmt = stmt.where(tuple_(TimeOff.starts_at, TimeOff.id) > tuple_(anchor, page.after))
+    rows = await uow.session.execute(stmt.order_by(TimeOff.starts_at, TimeOff.id).limit(page.limit + 1))
+    found = [
         TimeOffRead(
             id=r.id,
             doctor_id=r.doctor_id,
@@ -471,3 +532,4 @@ async def list_time_off(uow: UnitOfWork, *, tenant_id: uuid.UUID, doctor_id: uui
         )
         for r in rows.scalars()
     ]
+    return page_of(found, page)

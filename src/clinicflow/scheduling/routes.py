@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from clinicflow.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
+from clinicflow.errors import Forbidden, NotFound
 from clinicflow.identity import directory
 from clinicflow.identity.access import Requires, Web, WebContext, public
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
 from clinicflow.identity.schemas import DoctorRead
 from clinicflow.platform import idempotency
+from clinicflow.platform.instants import Instant
 from clinicflow.platform.openapi import problems
-from clinicflow.platform.pagination import Page, Paging
+from clinicflow.platform.pagination import MAX_LIMIT, Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.scheduling import availability_service as availability
 from clinicflow.scheduling import booking, policy_service, recurring
@@ -64,14 +64,6 @@ Config = Annotated[SchedulingConfig, Depends(scheduling)]
 def _tenant(principal: Principal) -> uuid.UUID:
     assert principal.tenant_id is not None
     return principal.tenant_id
-
-
-def _aware(name: str, value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValidationFailed(
-            "Instants need an offset", errors=[FieldProblem(field=name, message="add an offset")]
-        )
-    return value.astimezone(UTC)
 
 
 # --- doctors, availability, slots -------------------------------------------------------------
@@ -143,13 +135,20 @@ async def put_availability(
 
 
 @router.get(
-    "/doctors/{doctor_id}/time-off", response_model=list[TimeOffRead], responses=problems(401, 403, 404)
+    "/doctors/{doctor_id}/time-off",
+    response_model=Page[TimeOffRead],
+    responses=problems(401, 403, 404, 422),
 )
-async def list_time_off(doctor_id: uuid.UUID, principal: Directory, ctx: Web) -> list[TimeOffRead]:
-    """The doctor's current and future time off."""
+async def list_time_off(
+    doctor_id: uuid.UUID, principal: Directory, ctx: Web, config: Config, page: Paging
+) -> Page[TimeOffRead]:
+    """The doctor's current and future time off, soonest first, one page at a time."""
     await _doctor_exists(ctx, _tenant(principal), doctor_id)
     async with ctx.db.reading() as uow:
-        return await availability.list_time_off(uow, tenant_id=_tenant(principal), doctor_id=doctor_id)
+        items, cursor = await availability.list_time_off(
+            uow, tenant_id=_tenant(principal), doctor_id=doctor_id, page=page, now=config.clock.now()
+        )
+    return Page(items=items, next_cursor=cursor)
 
 
 @router.post(
@@ -178,32 +177,37 @@ async def remove_time_off(
 
 
 @router.get(
-    "/doctors/{doctor_id}/slots", response_model=list[SlotRead], responses=problems(401, 403, 404, 422)
+    "/doctors/{doctor_id}/slots", response_model=Page[SlotRead], responses=problems(401, 403, 404, 422)
 )
 async def slots(
     doctor_id: uuid.UUID,
     principal: Directory,
     ctx: Web,
     config: Config,
-    start: Annotated[datetime, Query(alias="from", description="RFC 3339 with offset")],
+    start: Annotated[Instant, Query(alias="from", description="RFC 3339 with offset")],
     end: Annotated[
-        datetime, Query(alias="to", description="RFC 3339 with offset; at most 31 days after from")
+        Instant, Query(alias="to", description="RFC 3339 with offset; at most 31 days after from")
     ],
     clinic_id: uuid.UUID | None = None,
-) -> list[SlotRead]:
-    """Free, bookable start instants of the doctor (after minimum notice, within the horizon)."""
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[SlotRead]:
+    """Free, bookable slots of the doctor (after minimum notice, within the horizon), soonest first."""
     tenant_id = _tenant(principal)
     await _doctor_exists(ctx, tenant_id, doctor_id)
     async with ctx.db.reading() as uow:
-        return await availability.free_slots_for(
+        items, next_cursor = await availability.free_slots_page(
             uow,
             tenant_id=tenant_id,
             doctor_id=doctor_id,
             clinic_id=clinic_id,
-            start=_aware("from", start),
-            end=_aware("to", end),
+            start=start,
+            end=end,
             now=config.clock.now(),
+            limit=limit,
+            cursor=cursor,
         )
+    return Page(items=items, next_cursor=next_cursor)
 
 
 # --- appointments -----------------------------------------------------------------------------
@@ -266,8 +270,8 @@ async def list_appointments(
     doctor_id: uuid.UUID | None = None,
     clinic_id: uuid.UUID | None = None,
     status_filter: Annotated[Status | None, Query(alias="status")] = None,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[Instant | None, Query(alias="from", description="RFC 3339 with offset")] = None,
+    end: Annotated[Instant | None, Query(alias="to", description="RFC 3339 with offset")] = None,
 ) -> Page[AppointmentRead]:
     """Appointments you may see (staff: their clinics; patients: their own)."""
     async with ctx.db.reading() as uow:
@@ -278,8 +282,8 @@ async def list_appointments(
             doctor_id=doctor_id,
             clinic_id=clinic_id,
             status=status_filter,
-            start=_aware("from", start) if start else None,
-            end=_aware("to", end) if end else None,
+            start=start,
+            end=end,
             page=page,
         )
     return Page[AppointmentRead](items=items, next_cursor=cursor)

@@ -6,19 +6,12 @@ import uuid
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from clinicflow.platform.instants import Day, Instant
 from clinicflow.scheduling.models import AppointmentKind
 from clinicflow.scheduling.state import Status
 
-
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("must include a UTC offset, e.g. 2026-05-04T09:00:00+02:00")
-    return value
-
-
-Instant = Annotated[datetime, AfterValidator(_aware)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 
 
@@ -34,8 +27,8 @@ class RuleIn(_Input):
     buffer_before: Annotated[int, Field(ge=0, le=240)] = 0
     buffer_after: Annotated[int, Field(ge=0, le=240)] = 0
     capacity: Annotated[int, Field(ge=1, le=500, description="More than 1: a group session")] = 1
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: Day | None = None
+    valid_to: Day | None = None
 
     @model_validator(mode="after")
     def _checks(self) -> RuleIn:
@@ -82,8 +75,8 @@ class TimeOffIn(_Input):
     clinic_id: uuid.UUID | None = Field(default=None, description="Omit: away from every clinic")
     starts_at: Instant | None = None
     ends_at: Instant | None = None
-    from_date: date | None = None
-    to_date: date | None = Field(default=None, description="Inclusive")
+    from_date: Day | None = None
+    to_date: Day | None = Field(default=None, description="Inclusive")
     reason: Reason | None = None
 
     @model_validator(mode="after")
@@ -158,8 +151,8 @@ class RescheduleIn(_Input):
 class FollowUpIn(_Input):
     """A plan to book later (`due_from`/`due_to`), or a booking now (`starts_at`)."""
 
-    due_from: date | None = None
-    due_to: date | None = None
+    due_from: Day | None = None
+    due_to: Day | None = None
     starts_at: Instant | None = None
     notes: Reason | None = None
 
@@ -188,7 +181,7 @@ class SeriesIn(_Input):
     first_starts_at: Instant
     every: Literal["week", "two_weeks"] = "week"
     occurrences: Annotated[int, Field(ge=2, le=52)] | None = None
-    until: date | None = None
+    until: Day | None = None
     mode: Literal["all_or_nothing", "skip_conflicts"] = "all_or_nothing"
     patient_id: uuid.UUID | None = None
     reason: Reason | None = None

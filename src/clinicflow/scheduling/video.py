@@ -26,7 +26,8 @@ class SignedRoomProvider:
         return hmac.new(self._key, tenant_id.bytes + appointment_id.bytes, hashlib.sha256).hexdigest()[:32]
 
     def verify(self, tenant_id: uuid.UUID, appointment_id: uuid.UUID, token: str) -> bool:
-        return hmac.compare_digest(self.token(tenant_id, appointment_id), token)
+        # Compared as bytes: compare_digest refuses a str with non-ASCII characters (é → TypeError).
+        return hmac.compare_digest(self.token(tenant_id, appointment_id).encode(), token.encode())
 
     def join_url(self, *, tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> str:
         token = self.token(tenant_id, appointment_id)

@@ -16,7 +16,7 @@ from clinicflow.errors import Forbidden, NotFound
 from clinicflow.identity.access import Requires, Web, WebContext
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
-from clinicflow.identity.schemas import Email, FullName, Password
+from clinicflow.identity.schemas import Email, FullName, NewPassword
 from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
@@ -41,7 +41,7 @@ class TenantOnboard(BaseModel):
     name: Name
     slug: Slug
     admin_email: Email
-    admin_password: Password
+    admin_password: NewPassword
     admin_full_name: FullName = "Administrator"
 
 

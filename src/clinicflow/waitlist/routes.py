@@ -13,7 +13,7 @@ from clinicflow.identity.access import Requires, Web
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal
 from clinicflow.platform.openapi import problems
-from clinicflow.platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from clinicflow.platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.waitlist import offers, service
 from clinicflow.waitlist.schemas import (
@@ -132,17 +132,22 @@ async def promote(
 
 
 @router.get(
-    "/patients/{patient_id}/waitlists", response_model=list[EntryRead], responses=problems(401, 403, 404)
+    "/patients/{patient_id}/waitlists", response_model=Page[EntryRead], responses=problems(401, 403, 404, 422)
 )
-async def history(patient_id: uuid.UUID, principal: Member, ctx: Web, config: Config) -> list[EntryRead]:
-    """A patient's entries, newest first (patients: their own only)."""
+async def history(
+    patient_id: uuid.UUID, principal: Member, ctx: Web, config: Config, page: Paging
+) -> Page[EntryRead]:
+    """A patient's entries, newest first, one page at a time (patients: their own only)."""
     if patient_id != principal.user_id and not principal.has(P.WAITLIST_READ):
         raise NotFound("Patient not found")
     async with ctx.db.reading() as uow:
         assert principal.tenant_id is not None
         if not await directory.is_patient(uow, tenant_id=principal.tenant_id, user_id=patient_id):
             raise NotFound("Patient not found")
-        return await service.patient_history(uow, config, principal, patient_id=patient_id)
+        items, cursor = await service.patient_history(
+            uow, config, principal, patient_id=patient_id, page=page
+        )
+    return Page(items=items, next_cursor=cursor)
 
 
 @router.post("/appointments/{appointment_id}/waitlist/invite", response_model=OfferRead, responses=_ERRORS)

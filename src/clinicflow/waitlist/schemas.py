@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
+from datetime import datetime, time
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from clinicflow.platform.instants import Day, Instant
 
 
 class EntryStatus(StrEnum):
@@ -18,13 +20,6 @@ class EntryStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("must include a UTC offset")
-    return value
-
-
-Instant = Annotated[datetime, AfterValidator(_aware)]
 Notes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 DayPart = Literal["morning", "afternoon", "evening"]
 
@@ -34,8 +29,8 @@ class _Input(BaseModel):
 
 
 class WindowIn(_Input):
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: Day | None = None
+    date_to: Day | None = None
     weekdays: Annotated[list[Annotated[int, Field(ge=0, le=6)]], Field(max_length=7)] = []
     day_parts: Annotated[list[DayPart], Field(max_length=3)] = []
 

@@ -25,6 +25,7 @@ from clinicflow.identity.principal import Principal
 from clinicflow.platform.clock import Clock
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.ids import uuid7
+from clinicflow.platform.pagination import PageParams, page_of, paginate
 from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.tenancy import service as tenancy
 from clinicflow.waitlist import scoring
@@ -410,9 +411,9 @@ async def list_queue(
 
 
 async def patient_history(
-    uow: UnitOfWork, cfg: WaitlistConfig, principal: Principal, *, patient_id: uuid.UUID
-) -> list[EntryRead]:
-    """A patient's entries, newest first: their own, or those in clinics the caller reads."""
+    uow: UnitOfWork, cfg: WaitlistConfig, principal: Principal, *, patient_id: uuid.UUID, page: PageParams
+) -> tuple[list[EntryRead], str | None]:
+    """One page of a patient's entries, newest first: their own, or those in clinics the caller reads."""
     assert principal.tenant_id is not None
     stmt = select(WaitlistEntry).where(
         WaitlistEntry.tenant_id == principal.tenant_id, WaitlistEntry.patient_id == patient_id
@@ -423,7 +424,10 @@ async def patient_history(
             if not clinics:
                 raise NotFound("Patient not found")
             stmt = stmt.where(WaitlistEntry.clinic_id.in_(clinics))
-    entries = list((await uow.session.execute(stmt.order_by(WaitlistEntry.id.desc()).limit(200))).scalars())
+    fetched = list(
+        (await uow.session.execute(paginate(stmt, WaitlistEntry.id, page, newest_first=True))).scalars()
+    )
+    entries, cursor = page_of(fetched, page)
     weights: dict[uuid.UUID, scoring.Weights] = {}
     for entry in entries:
         if entry.clinic_id not in weights:
@@ -431,7 +435,7 @@ async def patient_history(
                 uow, tenant_id=principal.tenant_id, clinic_id=entry.clinic_id
             )
     now = cfg.clock.now()
-    return [read(e, weights[e.clinic_id], now) for e in entries]
+    return [read(e, weights[e.clinic_id], now) for e in entries], cursor
 
 
 async def left_queue(uow: UnitOfWork, entry: WaitlistEntry) -> None:

@@ -1,4 +1,4 @@
-"""Turn database integrity errors into domain conflicts (409), never 500s."""
+"""Turn database integrity and data errors into domain errors (409, 422), never 500s."""
 
 from __future__ import annotations
 
@@ -19,8 +19,15 @@ def register_constraint_error(constraint: str, factory: Callable[[], ClinicflowE
 
 
 def translate_db_error(exc: DBAPIError) -> ClinicflowError | None:
-    """Map an integrity-class database error to a domain error, or None if it is not one."""
+    """Map an integrity- or data-class database error to a domain error, or None if it is neither.
+
+    Data errors (a value PostgreSQL cannot take: out of range, unencodable,
+    malformed) become 422 VALIDATION_FAILED naming the column when PostgreSQL
+    reports one; integrity errors become the registered domain error or 409.
+    """
     orig = exc.orig
+    if isinstance(orig, pg_errors.DataError):
+        return data_error(orig)
     if not isinstance(exc, IntegrityError) and not isinstance(
         orig, pg_errors.ExclusionViolation | pg_errors.SerializationFailure
     ):
@@ -45,3 +52,12 @@ def translate_db_error(exc: DBAPIError) -> ClinicflowError | None:
 def _column_of(diag: object) -> str | None:
     column = getattr(diag, "column_name", None)
     return str(column) if column else None
+
+
+def data_error(error: pg_errors.DataError) -> ValidationFailed:
+    """The 422 for a value PostgreSQL refused (22xxx), raised by the ORM or a direct read."""
+    column = _column_of(getattr(error, "diag", None))
+    return ValidationFailed(
+        "A value cannot be stored or compared by the database",
+        errors=[FieldProblem(field=column or "body", message="is not a value the database accepts")],
+    )
