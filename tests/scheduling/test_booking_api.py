@@ -662,7 +662,8 @@ async def test_slots_come_in_pages_that_resume_after_the_cursor(
             break
     assert [len(p) for p in pages] == [15, 15, 10]  # two days of 20 slots
     starts = [s for p in pages for s in p]
-    assert starts == sorted(starts) and len(set(starts)) == 40
+    assert starts == sorted(starts)
+    assert len(set(starts)) == 40
     bad = await client.get(url, params={**params, "cursor": "bm90LWEtY3Vyc29y"}, headers=practice.patient)
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "cursor"
@@ -685,4 +686,5 @@ async def test_time_off_comes_in_pages_soonest_first(client: httpx.AsyncClient, 
     )
     assert second.json()["next_cursor"] is None
     starts = [t["starts_at"] for t in first.json()["items"] + second.json()["items"]]
-    assert len(starts) == 3 and starts == sorted(starts)
+    assert len(starts) == 3
+    assert starts == sorted(starts)
