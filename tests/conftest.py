@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from sqlalchemy.engine import make_url
 from clinicflow.all_models import metadata
 from clinicflow.app import create_app
 from clinicflow.config import Environment, Settings
+from clinicflow.identity import passwords
 from clinicflow.platform import runtime
 from clinicflow.platform.clock import Clock
 from clinicflow.platform.db import Database
@@ -72,6 +74,62 @@ def recreate_database(sqlalchemy_url: str, name: str) -> str:
     return make_url(sqlalchemy_url).set(database=name).render_as_string(hide_password=False)
 
 
+#: Connections this run may hold at once on the server, across xdist workers and the
+#: servers tests start (issue 11). Sampled by the controller; exceeding it fails the run.
+SUITE_CONNECTION_BUDGET = 40
+
+
+class ConnectionSampler:
+    """Samples, every 0.2 s, how many connections the run's databases hold."""
+
+    def __init__(self, sqlalchemy_url: str) -> None:
+        self.peak = 0
+        self._dsn = admin_dsn(sqlalchemy_url)
+        self._pattern = run_database_name().rsplit("_", 1)[0] + "_%"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="connection-sampler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with psycopg.connect(self._dsn, autocommit=True) as conn:
+            while not self._stop.wait(0.2):
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE %s", (self._pattern,)
+                ).fetchone()
+                self.peak = max(self.peak, int(row[0]) if row else 0)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        return self.peak
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In the controller: start the server once (workers inherit DATABASE_URL) and sample it."""
+    if hasattr(config, "workerinput"):
+        return
+    url = _server_url()
+    os.environ["DATABASE_URL"] = url
+    config.stash[_SAMPLER] = ConnectionSampler(url)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    sampler = session.config.stash.get(_SAMPLER, None)
+    if sampler is None:
+        return
+    peak = sampler.stop()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"peak PostgreSQL connections of this run: {peak} (budget {SUITE_CONNECTION_BUDGET})"
+        )
+    if peak > SUITE_CONNECTION_BUDGET:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_SAMPLER = pytest.StashKey[ConnectionSampler]()
+
+
 @pytest.fixture(scope="session")
 def server_url() -> str:
     return _server_url()
@@ -88,24 +146,29 @@ def database_url(server_url: str) -> str:
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     # Generous rate limits: many tests log in from the same test address. The rate
     # limit tests build apps with tight ones.
-    return Settings(
+    settings = Settings(
         CLINICFLOW_ENV=Environment.TEST,
         CLINICFLOW_VAR_DIR=tmp_path_factory.mktemp("var"),
         CLINICFLOW_LOGIN_RATE_PER_ADDRESS="10000/minute",
         CLINICFLOW_LOGIN_RATE_PER_ACCOUNT="1000/minute",
         CLINICFLOW_OTP_RATE_PER_ADDRESS="10000/minute",
         CLINICFLOW_OTP_RATE_PER_ACCOUNT="1000/minute",
+        # Cheap hashes: hundreds of users and logins; production keeps OWASP's 19 MiB.
+        CLINICFLOW_PASSWORD_HASH_MEMORY_KIB=64,
     ).with_secrets()
+    passwords.set_memory_cost(settings.password_hash_memory_kib)
+    return settings
 
 
 @pytest.fixture(scope="session")
-async def database(database_url: str) -> AsyncIterator[Database]:
-    # Writes and Core reads up to 30 connections each, ORM reads up to 15: 75 stays under a
-    # default PostgreSQL's max_connections (100) with room for the job queue and admin
-    # connections, while the 50-way concurrency tests still race 30 transactions at once.
-    db = Database(database_url, pool_size=15, max_overflow=15)
+async def database(database_url: str, settings: Settings) -> AsyncIterator[Database]:
+    # A small budget per xdist worker (writes 3+3, Core reads 6, ORM reads 1+1, jobs 2:
+    # at most 16), so two workers and the servers some tests start stay within 40
+    # connections (SUITE_CONNECTION_BUDGET, checked at the end of the run). Concurrency
+    # tests still race more requests than there are connections: the rest queue.
+    db = Database(database_url, pool_size=3, max_overflow=3)
     runtime.set_database(db)
-    jobs_pool = await open_jobs(libpq_url(database_url))
+    jobs_pool = await open_jobs(libpq_url(database_url), max_size=2)
     yield db
     await close_jobs(jobs_pool)
     runtime.set_database(None)

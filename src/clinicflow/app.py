@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 
 from clinicflow.audit.routes import router as audit_router
 from clinicflow.config import Settings, get_settings
+from clinicflow.identity import passwords
 from clinicflow.identity.access import WebContext
 from clinicflow.identity.auth import AuthConfig
 from clinicflow.identity.auth_routes import router as auth_router
@@ -28,6 +29,7 @@ from clinicflow.platform.jobs import close_jobs, open_jobs, run_worker
 from clinicflow.platform.logging import get_logger
 from clinicflow.platform.metrics import track_pool
 from clinicflow.platform.migrations import head_revision
+from clinicflow.platform.openapi import document_edge_errors
 from clinicflow.platform.ratelimit import RateLimiter
 from clinicflow.scheduling import guards as _guards  # noqa: F401  (registers the clinic-deletion guard)
 from clinicflow.scheduling import notifications as _notifications  # noqa: F401  (subscribes handlers)
@@ -61,6 +63,7 @@ def create_app(
     settings = settings or get_settings()
     if not settings.secret_key:
         raise ValueError("settings need their secrets: use Settings(...).with_secrets()")
+    passwords.set_memory_cost(settings.password_hash_memory_kib)
     auth_config = AuthConfig(
         keys=TokenKeys(settings.secret_key),
         clock=clock or SystemClock(),
@@ -120,6 +123,7 @@ def create_app(
     if database is not None:
         install(app, database)
     install_error_handlers(app)
+    document_edge_errors(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health_router)
     domain_routers = (

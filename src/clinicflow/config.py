@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +31,9 @@ class ConfigurationError(RuntimeError):
 
 
 _SECRET_FIELDS = ("secret_key", "encryption_key")
+
+#: argon2id memory per password hash, OWASP Password Storage Cheat Sheet (m=19 MiB, t=2, p=1).
+OWASP_MEMORY_KIB = 19 * 1024
 
 
 class Settings(BaseSettings):
@@ -64,6 +67,20 @@ class Settings(BaseSettings):
     otp_rate_per_account: str = Field(default="3/10 minutes", alias="CLINICFLOW_OTP_RATE_PER_ACCOUNT")
     otp_rate_per_address: str = Field(default="20/10 minutes", alias="CLINICFLOW_OTP_RATE_PER_ADDRESS")
     rate_limit_prefix: str = Field(default="clinicflow", alias="CLINICFLOW_RATE_LIMIT_PREFIX")
+    # argon2id memory per password hash. OWASP's 19 MiB is the floor outside `test`,
+    # where a cheap hash keeps hundreds of logins from dominating the suite's time.
+    password_hash_memory_kib: int = Field(
+        default=OWASP_MEMORY_KIB, alias="CLINICFLOW_PASSWORD_HASH_MEMORY_KIB", ge=8
+    )
+
+    @model_validator(mode="after")
+    def _strong_hashes_outside_tests(self) -> Settings:
+        if self.env is not Environment.TEST and self.password_hash_memory_kib < OWASP_MEMORY_KIB:
+            raise ValueError(
+                f"CLINICFLOW_PASSWORD_HASH_MEMORY_KIB below {OWASP_MEMORY_KIB} "
+                "is only allowed with CLINICFLOW_ENV=test"
+            )
+        return self
 
     @field_validator("database_url")
     @classmethod

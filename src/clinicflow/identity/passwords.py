@@ -7,10 +7,20 @@ import asyncio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-# OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+from clinicflow.config import OWASP_MEMORY_KIB
+
+_hasher = PasswordHasher(time_cost=2, memory_cost=OWASP_MEMORY_KIB, parallelism=1)
 
 MIN_PASSWORD_LENGTH = 10
+
+
+def set_memory_cost(memory_kib: int) -> None:
+    """Hash new passwords with `memory_kib` of memory (settings check it is not below OWASP's outside tests).
+
+    Stored hashes carry their own parameters, so existing ones still verify.
+    """
+    global _hasher
+    _hasher = PasswordHasher(time_cost=2, memory_cost=memory_kib, parallelism=1)
 
 
 def hash_password_sync(password: str) -> str:

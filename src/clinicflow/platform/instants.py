@@ -9,10 +9,10 @@ zones safely.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 FIRST_YEAR = 1900
 LAST_YEAR = 2199
@@ -35,7 +35,28 @@ def calendar_day(value: date) -> date:
     return value
 
 
+def wall_time(value: time) -> time:
+    """A clock time without an offset (a clinic's local time); ValueError if it has one."""
+    if value.tzinfo is not None:
+        raise ValueError("must be a local time without an offset, e.g. 09:00")
+    return value
+
+
 #: An instant in input: RFC 3339 with an offset, normalised to UTC.
 Instant = Annotated[datetime, AfterValidator(utc_instant)]
 #: A calendar day in input (`YYYY-MM-DD`).
 Day = Annotated[date, AfterValidator(calendar_day)]
+#: A clinic-local clock time, `HH:MM` or `HH:MM:SS`, in input and output. JSON Schema's
+#: `time` format is RFC 3339's full-time, which requires an offset a wall time has not.
+WallTime = Annotated[
+    time,
+    AfterValidator(wall_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "partial-time",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$",
+            "examples": ["09:00"],
+        }
+    ),
+]

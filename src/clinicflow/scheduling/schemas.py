@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from clinicflow.platform.instants import Day, Instant
+from clinicflow.platform.instants import Day, Instant, WallTime
 from clinicflow.scheduling.models import AppointmentKind
 from clinicflow.scheduling.state import Status
 
@@ -21,8 +21,8 @@ class _Input(BaseModel):
 
 class RuleIn(_Input):
     weekday: Annotated[int, Field(ge=0, le=6, description="0 = Monday")]
-    start: time = Field(description="Clinic-local HH:MM")
-    end: time = Field(description="Clinic-local HH:MM; not after start means the next day")
+    start: WallTime = Field(description="Clinic-local HH:MM")
+    end: WallTime = Field(description="Clinic-local HH:MM; not after start means the next day")
     slot_minutes: Annotated[int, Field(ge=5, le=480)] = 30
     buffer_before: Annotated[int, Field(ge=0, le=240)] = 0
     buffer_after: Annotated[int, Field(ge=0, le=240)] = 0
@@ -50,8 +50,8 @@ class AvailabilityIn(_Input):
 
 class RuleRead(BaseModel):
     weekday: int
-    start: time
-    end: time
+    start: WallTime
+    end: WallTime
     slot_minutes: int
     buffer_before: int
     buffer_after: int

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from clinicflow.platform.instants import Day, Instant
+from clinicflow.platform.instants import Day, Instant, WallTime
 
 
 class EntryStatus(StrEnum):
@@ -54,10 +54,10 @@ class PolicyIn(_Input):
     offer_response_minutes: Annotated[int, Field(ge=1, le=10_080)] = 120
     auto_offer: bool = True
     priority_weights: Weights = Weights()
-    quiet_hours_start: time | None = Field(
+    quiet_hours_start: WallTime | None = Field(
         default=None, description="Clinic-local; no offers sent from here ..."
     )
-    quiet_hours_end: time | None = Field(default=None, description="... until here")
+    quiet_hours_end: WallTime | None = Field(default=None, description="... until here")
     templates: dict[str, Annotated[str, StringConstraints(max_length=5000)]] = Field(
         default_factory=dict, description="Message template overrides by name, stored for messaging"
     )

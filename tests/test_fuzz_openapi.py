@@ -1,0 +1,222 @@
+"""Schemathesis over the whole OpenAPI document: no input makes Clinicflow answer 5xx or off-contract.
+
+A real `clinicflow serve --demo` on its own database is fuzzed three times:
+as the demo tenant admin, as the demo patient and anonymously. Each run takes
+every operation through schemathesis's examples, coverage (boundary and
+invalid values of every parameter and field) and fuzzing phases, and fails on
+any 5xx and on any response whose status, content type, headers or body the
+document does not declare. The seed is fixed so a failure reproduces; the
+number of cases per operation is bounded so the file fits the suite's time.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from clinicflow.demo import DEMO_LOGINS, DEMO_TENANT_SLUG
+from clinicflow.platform.db.url import libpq_url
+from tests.conftest import recreate_database, run_database_name
+
+# One worker runs the three: they share one server.
+pytestmark = pytest.mark.xdist_group("fuzz")
+
+#: Cases per operation and phase; ~70 operations.
+MAX_EXAMPLES = 8
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+    ]
+)
+#: Operations that end the fuzzer's own session (every later case would be a 401).
+SESSION_ENDING = r"^(POST /api/v1/auth/logout|DELETE /api/v1/auth/sessions/\{session_id\})$"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def live_server(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`clinicflow serve --demo` on a fresh database of its own; yields its base URL."""
+    database = recreate_database(server_url, run_database_name("fuzz"))
+    port = _free_port()
+    log = tmp_path_factory.mktemp("fuzz") / "serve.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": libpq_url(database),
+        "CLINICFLOW_VAR_DIR": str(tmp_path_factory.mktemp("fuzz-var")),
+        "CLINICFLOW_LOG_LEVEL": "WARNING",
+    }
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "clinicflow.cli", "serve", "--port", str(port), "--demo"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _token(base: str, email: str, tenant: str | None) -> str:
+    body = {"email": email, "password": DEMO_LOGINS[0].password}
+    if tenant:
+        body["tenant"] = tenant
+    response = httpx.post(f"{base}/api/v1/auth/login", json=body, timeout=10)
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def _known_ids(base: str, admin_token: str) -> dict[str, str]:
+    """Ids of real demo objects, so cases reach past the 404 of a random id.
+
+    A doctor, their clinic, the tenant, the patient and an appointment booked
+    for them. User ids are left random: a real one would let the fuzzer
+    deactivate the account whose token it holds.
+    """
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    me = httpx.get(f"{base}/api/v1/users/me", headers=headers, timeout=10).json()
+    doctor = httpx.get(f"{base}/api/v1/doctors", headers=headers, timeout=10).json()["items"][0]
+    users = httpx.get(f"{base}/api/v1/users", params={"limit": 200}, headers=headers, timeout=10).json()
+    patient = next(u for u in users["items"] if u["grants"][0]["role"] == "PATIENT")
+    start = datetime.now(UTC) + timedelta(days=2)
+    slots = httpx.get(
+        f"{base}/api/v1/doctors/{doctor['id']}/slots",
+        params={"from": start.isoformat(), "to": (start + timedelta(days=7)).isoformat()},
+        headers=headers,
+        timeout=10,
+    ).json()["items"]
+    booked = httpx.post(
+        f"{base}/api/v1/appointments",
+        json={
+            "doctor_id": doctor["id"],
+            "clinic_id": slots[0]["clinic_id"],
+            "starts_at": slots[0]["starts_at"],
+            "patient_id": patient["id"],
+        },
+        headers=headers,
+        timeout=10,
+    )
+    assert booked.status_code == 201, booked.text
+    return {
+        "path.doctor_id": doctor["id"],
+        "path.clinic_id": doctor["clinic_ids"][0],
+        "path.tenant_id": me["tenant_id"],
+        "path.patient_id": patient["id"],
+        "path.appointment_id": booked.json()["id"],
+    }
+
+
+def _fuzz(
+    base: str, tmp_path: Path, *headers: str, exclude: str | None = None, ids: dict[str, str] | None = None
+) -> None:
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(
+        "[parameters]\n" + "".join(f'"{key}" = "{value}"\n' for key, value in (ids or {}).items())
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(config),
+        "run",
+        f"{base}/openapi.json",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--seed",
+        "11",
+        "--no-shrink",
+        # One worker: hypothesis describes strategies with `ast`, which CPython 3.11
+        # does not guard across threads ("AST constructor recursion depth mismatch").
+        "--workers",
+        "1",
+        "--request-timeout",
+        "30",
+        "--suppress-health-check",
+        "all",
+        "--report",
+        "junit",
+        "--report-dir",
+        str(tmp_path),
+    ]
+    for header in headers:
+        command += ["--header", header]
+    if exclude:
+        command += ["--exclude-name-regex", exclude]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    summary = result.stdout[-6000:]
+    assert result.returncode == 0, summary + result.stderr[-2000:]
+    assert "passed" in summary, summary
+
+
+@pytest.fixture(scope="module")
+def tokens(live_server: str) -> dict[str, str]:
+    """Both tokens, taken before any fuzzing: the fuzzer's own logins use up the rate limit."""
+    patient = next(login for login in DEMO_LOGINS if login.role == "patient")
+    return {
+        "admin": _token(live_server, DEMO_LOGINS[0].email, DEMO_TENANT_SLUG),
+        "patient": _token(live_server, patient.email, DEMO_TENANT_SLUG),
+    }
+
+
+@pytest.fixture(scope="module")
+def known_ids(live_server: str, tokens: dict[str, str]) -> dict[str, str]:
+    return _known_ids(live_server, tokens["admin"])
+
+
+def test_fuzzing_as_a_patient_finds_nothing(
+    live_server: str, tokens: dict[str, str], known_ids: dict[str, str], tmp_path: Path
+) -> None:
+    auth = f"Authorization: Bearer {tokens['patient']}"
+    _fuzz(live_server, tmp_path, auth, exclude=SESSION_ENDING, ids=known_ids)
+
+
+def test_fuzzing_anonymously_finds_nothing(
+    live_server: str, known_ids: dict[str, str], tmp_path: Path
+) -> None:
+    _fuzz(live_server, tmp_path, ids=known_ids)
+
+
+def test_fuzzing_as_the_tenant_admin_finds_nothing(
+    live_server: str, tokens: dict[str, str], known_ids: dict[str, str], tmp_path: Path
+) -> None:
+    # Last: the admin may archive the clinic or cancel the appointment the others use.
+    auth = f"Authorization: Bearer {tokens['admin']}"
+    _fuzz(live_server, tmp_path, auth, exclude=SESSION_ENDING, ids=known_ids)
