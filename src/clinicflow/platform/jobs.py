@@ -31,7 +31,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from clinicflow.platform.db.database import UnitOfWork
-from clinicflow.platform.db.unavailable import is_unavailable
+from clinicflow.platform.db.unavailable import RECONNECT_WINDOW_SECONDS, is_unavailable
 from clinicflow.platform.logging import get_logger
 from clinicflow.platform.metrics import JOB_DURATION, JOBS_RUN, WORKER_RESTARTS
 
@@ -115,6 +115,7 @@ async def open_jobs(
         max_size=max_size,
         open=False,
         timeout=wait_seconds,
+        reconnect_timeout=RECONNECT_WINDOW_SECONDS,
         # No autocommit or row factory here: procrastinate sets autocommit on its
         # LISTEN connection itself and asks for dict rows per cursor.
         kwargs={

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from clinicflow.errors import ServiceUnavailable
 from clinicflow.platform.db import direct
 from clinicflow.platform.db.integrity import translate_db_error
-from clinicflow.platform.db.unavailable import RETRY_AFTER_SECONDS
+from clinicflow.platform.db.unavailable import RECONNECT_WINDOW_SECONDS, RETRY_AFTER_SECONDS
 
 _current_uow: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar(
     "clinicflow_current_uow", default=None
@@ -219,6 +219,7 @@ class Database:
             # The pool connects in the background and a reader waits for it: with the
             # database down, reads would hang for psycopg_pool's 30 s default.
             timeout=read_timeout,
+            reconnect_timeout=RECONNECT_WINDOW_SECONDS,
             open=False,
         )
         self._read_pool_open = False

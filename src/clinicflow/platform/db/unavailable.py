@@ -17,6 +17,12 @@ from sqlalchemy import exc as sa_exc
 #: Seconds a client is told to wait (Retry-After) when the database is unavailable.
 RETRY_AFTER_SECONDS = 1
 
+#: How long a psycopg pool keeps retrying one lost connection (backoff 1, 2, 4 s ...) before
+#: it gives up on it. Its default, 300 s, lets the backoff grow so long that a pool could wait
+#: half a minute after the database is back; once a pool has given up, the next checkout
+#: connects at once.
+RECONNECT_WINDOW_SECONDS = 4.0
+
 
 def is_unavailable(exc: BaseException) -> bool:
     """True if `exc`, or anything it was raised from, says the database is unreachable or saturated.
