@@ -10,7 +10,6 @@ from __future__ import annotations
 import socket
 
 import psycopg
-from psycopg import errors as pg_errors
 from psycopg_pool import PoolTimeout
 from sqlalchemy import exc as sa_exc
 
@@ -31,8 +30,8 @@ def is_unavailable(exc: BaseException) -> bool:
     OperationalError, e.g. "too many clients", "the database system is
     shutting down"), a connection that died mid-use, and a pool with no free
     connection in time (SQLAlchemy's TimeoutError, psycopg_pool's PoolTimeout).
-    A transaction rollback (serialization failure, deadlock) is an
-    OperationalError too, but it is an answer about the data: not this.
+    A serialization failure or deadlock is an OperationalError to psycopg too,
+    but it is an answer about the data: not this.
     """
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -47,13 +46,22 @@ def is_unavailable(exc: BaseException) -> bool:
     return False
 
 
+#: SQLSTATE classes that mean the server cannot serve now: connection exception, insufficient
+#: resources ("too many clients", out of memory, disk full), operator intervention (shutting
+#: down, cannot connect now, statement timeout), system error.
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57", "58")
+
+
 def _says_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.TimeoutError | PoolTimeout):
         return True
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return True
-    if isinstance(exc, pg_errors.TransactionRollback):
-        return False
-    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+    if isinstance(exc, psycopg.OperationalError):
+        # No SQLSTATE: the client never got an answer (refused, reset, timed out).
+        # Other classes (40: serialization failure, deadlock) are answers about the data.
+        sqlstate = exc.sqlstate
+        return sqlstate is None or sqlstate.startswith(_UNAVAILABLE_SQLSTATE_CLASSES)
+    if isinstance(exc, psycopg.InterfaceError):  # a connection that was closed under us
         return True
     return isinstance(exc, ConnectionError | TimeoutError | socket.gaierror)
