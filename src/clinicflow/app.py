@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -25,7 +26,7 @@ from clinicflow.platform.db import Database
 from clinicflow.platform.db.url import libpq_url, resolve_database_url
 from clinicflow.platform.health import router as health_router
 from clinicflow.platform.http import RequestContextMiddleware, install_error_handlers
-from clinicflow.platform.jobs import close_jobs, open_jobs, run_worker
+from clinicflow.platform.jobs import WorkerSupervisor, close_jobs, open_jobs
 from clinicflow.platform.logging import get_logger
 from clinicflow.platform.metrics import track_pool
 from clinicflow.platform.migrations import head_revision
@@ -80,6 +81,7 @@ def create_app(
 
     def install(app: FastAPI, db: Database) -> None:
         app.state.db = db
+        app.state.worker = None  # the WorkerSupervisor, when this process runs one
         app.state.web = WebContext(db=db, settings=settings, auth=auth_config, limiter=limiter)
         app.state.scheduling = scheduling_config
         app.state.waitlist = WaitlistConfig(clock=scheduling_config.clock, scheduling=scheduling_config)
@@ -89,18 +91,40 @@ def create_app(
         if database is not None:  # the caller owns it; app.state.db is set below
             yield
             return
+        # Every connection of this process is named after it, so pg_stat_activity
+        # counts them against the budget (settings.connection_budget).
+        process_name = f"clinicflow-serve-{os.getpid()}"
         db = Database(
             resolve_database_url(settings),
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
+            read_pool_size=settings.db_read_pool_size,
+            orm_read_pool_size=settings.db_orm_read_pool_size,
+            read_timeout=settings.db_pool_timeout,
+            pool_timeout=settings.db_pool_timeout,
+            connect_timeout=settings.db_connect_timeout,
+            application_name=process_name,
         )
         install(app, db)
         runtime.set_database(db)
         track_pool(db.pool_status)
-        jobs_pool = await open_jobs(libpq_url(db.url))
+        jobs_pool = await open_jobs(
+            libpq_url(db.url),
+            max_size=settings.jobs_pool_size,
+            wait_seconds=settings.db_pool_timeout,
+            connect_timeout=settings.db_connect_timeout,
+            application_name=f"{process_name}-jobs",
+        )
         worker: asyncio.Task[None] | None = None
         if with_worker:
-            worker = asyncio.create_task(run_worker(wait=True), name="clinicflow-worker")
+            supervisor = WorkerSupervisor(
+                concurrency=settings.worker_concurrency,
+                heartbeat_seconds=settings.jobs_heartbeat_seconds,
+                stalled_after_seconds=settings.jobs_stalled_after_seconds,
+                name=process_name,
+            )
+            app.state.worker = supervisor
+            worker = asyncio.create_task(supervisor.run(), name="clinicflow-worker")
         try:
             yield
         finally:

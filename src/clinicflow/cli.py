@@ -7,8 +7,9 @@ stderr), 2 wrong usage (Typer), 3 configuration error.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -18,6 +19,9 @@ from clinicflow.platform import runtime
 from clinicflow.platform.db import Database, UnitOfWork
 from clinicflow.platform.db.url import libpq_url, resolve_database_url
 from clinicflow.platform.logging import configure_logging
+
+if TYPE_CHECKING:
+    from procrastinate.jobs import Job
 
 app = typer.Typer(help="Clinicflow: patient flow for clinic groups.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
@@ -127,20 +131,48 @@ def serve(
 
 @app.command()
 def worker(
-    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Jobs run at once.")] = 4,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Jobs run at once [default: CLINICFLOW_WORKER_CONCURRENCY]."),
+    ] = None,
 ) -> None:
-    """Run a background job worker until interrupted."""
-    from clinicflow.platform.jobs import close_jobs, open_jobs, run_worker
+    """Run a background job worker until interrupted; it restarts itself if the database goes away."""
+    from clinicflow.platform.jobs import WorkerSupervisor, close_jobs, open_jobs
 
     settings = _settings()
     url = _database_url(settings)
+    jobs_at_once = concurrency or settings.worker_concurrency
+    process_name = f"clinicflow-worker-{os.getpid()}"
 
     async def run() -> None:
-        database = Database(url, pool_size=concurrency, max_overflow=2)
+        # Jobs write through the ORM pool; their few Core reads need little.
+        database = Database(
+            url,
+            pool_size=jobs_at_once,
+            max_overflow=2,
+            read_pool_size=2,
+            orm_read_pool_size=1,
+            read_timeout=settings.db_pool_timeout,
+            pool_timeout=settings.db_pool_timeout,
+            connect_timeout=settings.db_connect_timeout,
+            application_name=process_name,
+        )
         runtime.set_database(database)
-        pool = await open_jobs(libpq_url(url), max_size=concurrency + 2)
+        pool = await open_jobs(
+            libpq_url(url),
+            max_size=jobs_at_once + 2,
+            wait_seconds=settings.db_pool_timeout,
+            connect_timeout=settings.db_connect_timeout,
+            application_name=f"{process_name}-jobs",
+        )
+        supervisor = WorkerSupervisor(
+            concurrency=jobs_at_once,
+            heartbeat_seconds=settings.jobs_heartbeat_seconds,
+            stalled_after_seconds=settings.jobs_stalled_after_seconds,
+            name=process_name,
+        )
         try:
-            await run_worker(wait=True, concurrency=concurrency)
+            await supervisor.run()
         finally:
             await close_jobs(pool)
             await database.dispose()
@@ -237,6 +269,44 @@ def jobs_failed(
     for job in failed:
         at = job.failed_at.isoformat(timespec="seconds") if job.failed_at else "-"
         typer.echo(f"{job.id:>8}  {job.task_name:<40} {job.attempts:>8}  {at:<26} {job.args}")
+
+
+@jobs_app.command("stalled")
+def jobs_stalled(
+    older_than: Annotated[
+        float | None,
+        typer.Option(
+            min=0, help="Seconds without a heartbeat [default: CLINICFLOW_JOBS_STALLED_AFTER_SECONDS]."
+        ),
+    ] = None,
+) -> None:
+    """List jobs in `doing` whose worker stopped sending heartbeats (they are queued again soon)."""
+    from clinicflow.platform.jobs import close_jobs, list_stalled_jobs, open_jobs
+
+    settings = _settings()
+    url = _database_url(settings)
+    bound = settings.jobs_stalled_after_seconds if older_than is None else older_than
+
+    async def run() -> list[Job]:
+        pool = await open_jobs(
+            libpq_url(url), max_size=2, application_name=f"clinicflow-cli-{os.getpid()}-jobs"
+        )
+        try:
+            return await list_stalled_jobs(stalled_after_seconds=bound)
+        finally:
+            await close_jobs(pool)
+
+    stalled = asyncio.run(run())
+    if not stalled:
+        typer.echo("no stalled jobs")
+        return
+    typer.echo(f"{'id':>8}  {'task':<40} {'queue':<14} {'attempts':>8}  {'worker':>8}  args")
+    for job in stalled:
+        worker_id = "-" if job.worker_id is None else str(job.worker_id)
+        typer.echo(
+            f"{job.id:>8}  {job.task_name:<40} {job.queue:<14} {job.attempts:>8}  {worker_id:>8}  "
+            f"{job.task_kwargs}"
+        )
 
 
 def main() -> None:

@@ -54,8 +54,25 @@ class Settings(BaseSettings):
     # Off by default: our metrics are Prometheus (/metrics), and with it on FastAPI
     # asks the OpenTelemetry globals on every request even when nothing is configured.
     otel: bool = Field(default=False, alias="CLINICFLOW_OTEL")
-    db_pool_size: int = Field(default=10, alias="CLINICFLOW_DB_POOL_SIZE", gt=0)
-    db_max_overflow: int = Field(default=10, alias="CLINICFLOW_DB_MAX_OVERFLOW", ge=0)
+    # Connection budget of one process (docs/decisions.md, "Connection budget"): ORM writes,
+    # Core reads (psycopg), ORM reads, the job queue's pool and its one LISTEN connection.
+    # The defaults add up to 20 (`connection_budget`).
+    db_pool_size: int = Field(default=6, alias="CLINICFLOW_DB_POOL_SIZE", gt=0)
+    db_max_overflow: int = Field(default=0, alias="CLINICFLOW_DB_MAX_OVERFLOW", ge=0)
+    db_read_pool_size: int = Field(default=8, alias="CLINICFLOW_DB_READ_POOL_SIZE", gt=0)
+    db_orm_read_pool_size: int = Field(default=2, alias="CLINICFLOW_DB_ORM_READ_POOL_SIZE", gt=0)
+    jobs_pool_size: int = Field(default=3, alias="CLINICFLOW_JOBS_POOL_SIZE", ge=2)
+    # Seconds a request waits for a pooled connection, and for a new connection to open,
+    # before it answers 503 DATABASE_UNAVAILABLE.
+    db_pool_timeout: float = Field(default=5.0, alias="CLINICFLOW_DB_POOL_TIMEOUT", gt=0)
+    db_connect_timeout: int = Field(default=5, alias="CLINICFLOW_DB_CONNECT_TIMEOUT", ge=2)
+    # Job worker: jobs at once (serve's in-process worker), heartbeat period, and how long
+    # a silent worker's jobs wait before they are queued again (same on every worker).
+    worker_concurrency: int = Field(default=4, alias="CLINICFLOW_WORKER_CONCURRENCY", gt=0, le=64)
+    jobs_heartbeat_seconds: float = Field(default=10.0, alias="CLINICFLOW_JOBS_HEARTBEAT_SECONDS", gt=0)
+    jobs_stalled_after_seconds: float = Field(
+        default=30.0, alias="CLINICFLOW_JOBS_STALLED_AFTER_SECONDS", gt=0
+    )
     public_url: str = Field(default="http://127.0.0.1:8000", alias="CLINICFLOW_PUBLIC_URL")
     # Authentication
     access_token_ttl_seconds: int = Field(default=900, alias="CLINICFLOW_ACCESS_TOKEN_TTL", gt=0)
@@ -81,6 +98,28 @@ class Settings(BaseSettings):
                 "is only allowed with CLINICFLOW_ENV=test"
             )
         return self
+
+    @model_validator(mode="after")
+    def _stall_bound_outlasts_heartbeats(self) -> Settings:
+        # One late heartbeat must not make a healthy worker's jobs run twice.
+        if self.jobs_stalled_after_seconds < 2 * self.jobs_heartbeat_seconds:
+            raise ValueError(
+                "CLINICFLOW_JOBS_STALLED_AFTER_SECONDS must be at least twice "
+                "CLINICFLOW_JOBS_HEARTBEAT_SECONDS"
+            )
+        return self
+
+    @property
+    def connection_budget(self) -> int:
+        """The most PostgreSQL connections one `clinicflow serve` process opens."""
+        return (
+            self.db_pool_size
+            + self.db_max_overflow
+            + self.db_read_pool_size
+            + self.db_orm_read_pool_size
+            + self.jobs_pool_size
+            + 1  # the worker's LISTEN connection
+        )
 
     @field_validator("database_url")
     @classmethod

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from clinicflow.errors import ServiceUnavailable
 from clinicflow.platform.db import Database, DatabaseUnavailable
+from clinicflow.platform.jobs import WorkerSupervisor
 from clinicflow.platform.metrics import REGISTRY
 from clinicflow.platform.migrations import current_revision, head_revision
 
@@ -27,6 +28,8 @@ class Liveness(BaseModel):
 class Readiness(BaseModel):
     status: str
     schema_revision: str
+    #: "up" when this process runs a job worker (serve without --no-worker); absent otherwise.
+    worker: str | None = None
 
 
 @router.get("/health/live", response_model=Liveness)
@@ -38,16 +41,20 @@ async def live() -> Liveness:
 @router.get(
     "/health/ready",
     response_model=Readiness,
-    responses={503: {"description": "Database unreachable or schema behind"}},
+    response_model_exclude_none=True,
+    responses={503: {"description": "Database unreachable, schema behind, or job worker down"}},
 )
 async def ready(request: Request) -> Readiness:
-    """The database answers and its schema is at the code's head revision."""
+    """The database answers, its schema is at the code's head revision, and the job worker
+    this process should run (if any) is running."""
     database: Database = request.app.state.db
+    supervisor: WorkerSupervisor | None = getattr(request.app.state, "worker", None)
+    worker = None if supervisor is None else ("up" if supervisor.up else "down")
     try:
         async with asyncio.timeout(READY_BUDGET_SECONDS):
             revision = await current_revision(database)
     except (SQLAlchemyError, OSError, DatabaseUnavailable) as exc:  # TimeoutError is an OSError
-        raise ServiceUnavailable("The database is not reachable") from exc
+        raise ServiceUnavailable("The database is not reachable", worker=worker) from exc
     expected = head_revision()
     if revision != expected:
         raise ServiceUnavailable(
@@ -56,7 +63,11 @@ async def ready(request: Request) -> Readiness:
             schema_revision=revision,
             expected_revision=expected,
         )
-    return Readiness(status="ready", schema_revision=revision)
+    if worker == "down":
+        raise ServiceUnavailable(
+            "The job worker is down and restarting", schema_revision=revision, worker=worker
+        )
+    return Readiness(status="ready", schema_revision=revision, worker=worker)
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})

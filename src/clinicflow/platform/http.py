@@ -25,7 +25,9 @@ from clinicflow.errors import (
     ValidationFailed,
 )
 from clinicflow.platform.context import client_address_var, request_id_var
+from clinicflow.platform.db.database import DatabaseUnavailable
 from clinicflow.platform.db.integrity import translate_db_error
+from clinicflow.platform.db.unavailable import is_unavailable
 from clinicflow.platform.hygiene import check_body, check_path_and_query
 from clinicflow.platform.logging import get_logger
 from clinicflow.platform.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -91,13 +93,13 @@ class RequestContextMiddleware:
             if response_started:
                 raise
             await _send_problem(send_with_id, refused)
-        except Exception:
+        except Exception as exc:
             # Rendered here, inside the request's context, so the 500 carries the
             # request id and is counted and logged like any other response.
             log.exception("http.unhandled_exception")
             if response_started:
                 raise
-            await _send_problem(send_with_id, _internal_error())
+            await _send_problem(send_with_id, _internal_error(exc))
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
@@ -289,13 +291,17 @@ async def _on_db_error(request: Request, exc: Exception) -> JSONResponse:
     return await _on_unexpected(request, exc)
 
 
-def _internal_error() -> ClinicflowError:
+def _internal_error(exc: BaseException) -> ClinicflowError:
+    """What an unhandled exception answers: 503 DATABASE_UNAVAILABLE (retry) if the database
+    could not serve the request (`platform.db.unavailable`), else 500."""
+    if is_unavailable(exc):
+        return DatabaseUnavailable()
     return ClinicflowError("Something went wrong on our side. Quote the request id when reporting it.")
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("http.unhandled_exception", exc_type=type(exc).__name__)
-    return problem_response(_internal_error())
+    return problem_response(_internal_error(exc))
 
 
 def install_error_handlers(app: FastAPI) -> None:

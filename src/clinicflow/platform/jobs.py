@@ -5,10 +5,19 @@ exists exactly when the use case commits (a transactional outbox). Tasks are
 named `domain.verb`, take ids, reload what they need and must tolerate running
 twice. A job that exhausts its retries stays in `procrastinate_jobs` with
 status `failed` (our dead letters): `clinicflow jobs failed` lists them.
+
+Workers die: `kill -9`, a lost machine, a lost database. Each worker sends a
+heartbeat (procrastinate's `procrastinate_workers`); a job in `doing` whose
+worker has not beaten for `stalled_after_seconds` is stalled, and the periodic
+`platform.retry_stalled_jobs` (platform.maintenance) puts it back in the queue.
+`clinicflow jobs stalled` lists them. A worker that stops because its database
+went away is restarted by `WorkerSupervisor`, with a bounded backoff.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,8 +31,9 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from clinicflow.platform.db.database import UnitOfWork
+from clinicflow.platform.db.unavailable import RECONNECT_WINDOW_SECONDS, is_unavailable
 from clinicflow.platform.logging import get_logger
-from clinicflow.platform.metrics import JOB_DURATION, JOBS_RUN
+from clinicflow.platform.metrics import JOB_DURATION, JOBS_RUN, WORKER_RESTARTS
 
 log = get_logger(__name__)
 
@@ -85,15 +95,33 @@ async def _observe(call_next: Callable[[], Awaitable[Any]], context: JobContext,
     return result
 
 
-async def open_jobs(conninfo: str, *, max_size: int = 5) -> AsyncConnectionPool[Any]:
-    """Open the job app on its own small pool and return that pool (close it on exit)."""
+async def open_jobs(
+    conninfo: str,
+    *,
+    max_size: int = 5,
+    wait_seconds: float = 5.0,
+    connect_timeout: int = 5,
+    application_name: str | None = None,
+) -> AsyncConnectionPool[Any]:
+    """Open the job app on its own small pool and return that pool (close it on exit).
+
+    A running worker also holds one LISTEN connection outside the pool (with the
+    pool's connection settings), so the job queue's budget is `max_size + 1`.
+    `wait_seconds`: how long a job-queue query waits for a connection.
+    """
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         conninfo,
         min_size=1,
         max_size=max_size,
         open=False,
-        # No connection kwargs: procrastinate sets autocommit on its LISTEN
-        # connection itself and asks for dict rows per cursor.
+        timeout=wait_seconds,
+        reconnect_timeout=RECONNECT_WINDOW_SECONDS,
+        # No autocommit or row factory here: procrastinate sets autocommit on its
+        # LISTEN connection itself and asks for dict rows per cursor.
+        kwargs={
+            "application_name": application_name or f"clinicflow-{os.getpid()}-jobs",
+            "connect_timeout": connect_timeout,
+        },
         check=AsyncConnectionPool.check_connection,
     )
     await pool.open(wait=True)
@@ -115,6 +143,85 @@ async def run_worker(*, wait: bool = True, concurrency: int = 4, **options: Any)
         worker_middleware=[_observe],
         **options,
     )
+
+
+#: Key of `JobContext.additional_context` that carries the worker's stall bound to the
+#: periodic retry task.
+STALLED_AFTER_KEY = "stalled_after_seconds"
+DEFAULT_STALLED_AFTER_SECONDS = 30.0
+DEFAULT_HEARTBEAT_SECONDS = 10.0
+
+
+class WorkerSupervisor:
+    """Runs a job worker for as long as it is running, restarting it whenever it stops.
+
+    A worker stops when its database goes away (a failed heartbeat, listener or
+    fetch ends procrastinate's worker); without this, the process would serve
+    requests while its jobs wait forever. Each restart waits a backoff that
+    doubles from `min_backoff` up to `max_backoff`, and starts again from
+    `min_backoff` once a worker has run for longer than `max_backoff`.
+    `up` is False while the worker is down (backing off): readiness reports it.
+    """
+
+    def __init__(
+        self,
+        *,
+        concurrency: int = 4,
+        heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS,
+        stalled_after_seconds: float = DEFAULT_STALLED_AFTER_SECONDS,
+        min_backoff: float = 0.5,
+        max_backoff: float = 5.0,
+        name: str = "worker",
+    ) -> None:
+        self.concurrency = concurrency
+        self.heartbeat_seconds = heartbeat_seconds
+        self.stalled_after_seconds = stalled_after_seconds
+        self.min_backoff = min_backoff
+        self.max_backoff = max_backoff
+        self.name = name
+        self.up = False
+        self.restarts = 0
+
+    async def run(self) -> None:
+        """Run the worker until cancelled."""
+        backoff = self.min_backoff
+        while True:
+            started = time.monotonic()
+            self.up = True
+            try:
+                await run_worker(
+                    wait=True,
+                    concurrency=self.concurrency,
+                    update_heartbeat_interval=self.heartbeat_seconds,
+                    # A worker starting up deletes the rows of workers silent for this long.
+                    stalled_worker_timeout=self.stalled_after_seconds,
+                    additional_context={STALLED_AFTER_KEY: self.stalled_after_seconds},
+                )
+                log.warning("worker.stopped", worker=self.name)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if is_unavailable(exc):
+                    log.warning("worker.database_lost", worker=self.name, error=repr(exc))
+                else:
+                    log.exception("worker.crashed", worker=self.name)
+            finally:
+                self.up = False
+            if time.monotonic() - started > self.max_backoff:
+                backoff = self.min_backoff
+            self.restarts += 1
+            WORKER_RESTARTS.inc()
+            log.info("worker.restarting", worker=self.name, in_seconds=backoff, restarts=self.restarts)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self.max_backoff)
+
+
+async def list_stalled_jobs(
+    *, stalled_after_seconds: float = DEFAULT_STALLED_AFTER_SECONDS
+) -> list[procrastinate.jobs.Job]:
+    """Jobs in `doing` whose worker is gone: no heartbeat for `stalled_after_seconds`."""
+    jobs = await job_app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after_seconds)
+    return sorted(jobs, key=lambda job: job.id or 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,11 @@ JOB_DURATION = Histogram(
     ["task"],
     registry=REGISTRY,
 )
+WORKER_RESTARTS = Counter(
+    "clinicflow_worker_restarts_total",
+    "Times this process's job worker stopped (usually: the database went away) and was restarted.",
+    registry=REGISTRY,
+)
 DB_POOL = Gauge(
     "clinicflow_db_pool_connections",
     "Database pool connections by pool (write, read, read_orm) and state (size, checked_out, overflow).",

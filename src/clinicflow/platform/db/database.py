@@ -9,6 +9,7 @@ command) opens one; services receive it and never commit.
 from __future__ import annotations
 
 import contextvars
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 from clinicflow.errors import ServiceUnavailable
 from clinicflow.platform.db import direct
 from clinicflow.platform.db.integrity import translate_db_error
+from clinicflow.platform.db.unavailable import RECONNECT_WINDOW_SECONDS, RETRY_AFTER_SECONDS
 
 _current_uow: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar(
     "clinicflow_current_uow", default=None
@@ -47,12 +49,15 @@ def _refuse_writes_when_read_only(session: Session, flush_context: Any, instance
 
 
 class DatabaseUnavailable(ServiceUnavailable):
-    """No read connection within the wait limit: the database is down or every connection is busy."""
+    """The database refused, dropped or timed out a connection, or every connection is busy.
+
+    `platform.db.unavailable.is_unavailable` decides which exceptions mean this.
+    """
 
     code = "DATABASE_UNAVAILABLE"
 
     def __init__(self, detail: str = "The database is busy or unreachable; try again shortly") -> None:
-        super().__init__(detail, headers={"Retry-After": "1"})
+        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 class NestedUnitOfWorkError(RuntimeError):
@@ -132,25 +137,51 @@ class Database:
     """Owns the engine; opens units of work."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 10, max_overflow: int = 10, read_timeout: float = 5.0
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        read_timeout: float = 5.0,
+        read_pool_size: int | None = None,
+        orm_read_pool_size: int | None = None,
+        pool_timeout: float = 5.0,
+        connect_timeout: int = 5,
+        application_name: str | None = None,
     ) -> None:
-        """`read_timeout`: seconds a read waits for a connection before DatabaseUnavailable (503)."""
+        """Pools: writes `pool_size` + `max_overflow`; Core reads `read_pool_size`
+        (default: the writes' total); ORM reads `orm_read_pool_size` (default: half
+        the writes'). So the most connections this opens is the sum of the three.
+
+        `read_timeout`: seconds a Core read waits for a connection, and
+        `pool_timeout` seconds a write or ORM read waits, before
+        DatabaseUnavailable (503). `connect_timeout` bounds a connection attempt
+        to a server that does not answer. Every connection carries
+        `application_name` (default `clinicflow-<pid>`) plus its pool's name, so
+        pg_stat_activity shows whose it is.
+        """
         self.url = url
+        self.application_name = application_name or f"clinicflow-{os.getpid()}"
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
             # No pool_pre_ping: it costs a round trip on every checkout (it halved
             # throughput in bench/). A connection that dies is invalidated by
             # SQLAlchemy on the first disconnect error; recycling bounds idle age.
             pool_recycle=1800,
+            connect_args={
+                "application_name": f"{self.application_name}-write",
+                "connect_timeout": connect_timeout,
+            },
         )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Reads get their own autocommit connections: toggling the isolation level
         # per checkout on the shared pool cost more CPU than the round trips it
         # saved. Core reads run on a psycopg pool directly (platform.db.direct);
         # this engine serves reads that load ORM entities, opens connections only
-        # when one does, and is half the size (such reads are the minority). It is
+        # when one does, and is smaller (such reads are the minority). It is
         # also the seam for pointing reads at a replica later.
         # Both kinds of read connection are read-only sessions: in autocommit a Core
         # UPDATE would otherwise commit; PostgreSQL refuses it instead (SQLSTATE 25006).
@@ -158,23 +189,37 @@ class Database:
         # its psycopg adapters), so values load and dump the same way.
         _, connect_args = self.engine.dialect.create_connect_args(make_url(url))
         read_options = " ".join(filter(None, [connect_args.get("options"), _READ_ONLY_SESSION]))
+        if orm_read_pool_size is None:
+            orm_read_pool_size = max(1, pool_size // 2) + max_overflow // 2
         self.read_engine: AsyncEngine = create_async_engine(
             url,
             isolation_level="AUTOCOMMIT",
-            pool_size=max(1, pool_size // 2),
-            max_overflow=max_overflow // 2,
+            pool_size=orm_read_pool_size,
+            max_overflow=0,
+            pool_timeout=pool_timeout,
             pool_recycle=1800,
-            connect_args={"options": read_options},
+            connect_args={
+                "options": read_options,
+                "application_name": f"{self.application_name}-read-orm",
+                "connect_timeout": connect_timeout,
+            },
         )
         self.read_pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
             "",
             min_size=1,
-            max_size=pool_size + max_overflow,
-            kwargs={**connect_args, "autocommit": True, "options": read_options},
+            max_size=read_pool_size or pool_size + max_overflow,
+            kwargs={
+                **connect_args,
+                "autocommit": True,
+                "options": read_options,
+                "application_name": f"{self.application_name}-read",
+                "connect_timeout": connect_timeout,
+            },
             max_lifetime=1800,
             # The pool connects in the background and a reader waits for it: with the
             # database down, reads would hang for psycopg_pool's 30 s default.
             timeout=read_timeout,
+            reconnect_timeout=RECONNECT_WINDOW_SECONDS,
             open=False,
         )
         self._read_pool_open = False
