@@ -85,6 +85,7 @@ def _print_demo_logins(base_url: str | None = None) -> None:
         typer.echo(f"\nClinicflow is running at {base_url}")
         typer.echo(f"  API docs:  {base_url}/docs")
         typer.echo(f"  readiness: {base_url}/health/ready")
+        typer.echo(f"  try it:    scripts/try-it.sh {base_url}")
     typer.echo(f"\nDemo logins (tenant '{DEMO_TENANT_SLUG}'; the platform admin logs in without a tenant):")
     for login in DEMO_LOGINS:
         typer.echo(f"  {login.role:<15} {login.email:<36} {login.password}")
