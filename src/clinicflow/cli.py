@@ -101,8 +101,10 @@ def _seed_demo(url: str) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str, typer.Option(envvar="CLINICFLOW_HOST", help="Interface to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="CLINICFLOW_PORT", help="Port to listen on.")] = 8000,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run jobs in this process.")] = False,
     demo: Annotated[bool, typer.Option("--demo", help="Seed the demo tenant and print its logins.")] = False,
 ) -> None:
