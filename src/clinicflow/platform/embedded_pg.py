@@ -311,15 +311,19 @@ def _ensure_account() -> Account:
 
 
 def _as_account(account: Account, *argv: str) -> bool:
-    result = subprocess.run(
-        list(argv),
-        user=account.uid,
-        group=account.gid,
-        extra_groups=[],
-        cwd="/",
-        capture_output=True,
-        check=False,
-    )
+    """Does `argv` succeed when run as the account? (False if it cannot even be executed.)"""
+    try:
+        result = subprocess.run(
+            list(argv),
+            user=account.uid,
+            group=account.gid,
+            extra_groups=[],
+            cwd="/",
+            capture_output=True,
+            check=False,
+        )
+    except OSError:  # the exec itself was refused, e.g. a directory on the way is private
+        return False
     return result.returncode == 0
 
 
