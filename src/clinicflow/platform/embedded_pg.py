@@ -39,6 +39,7 @@ import os
 import pwd
 import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -406,6 +407,9 @@ def _attach(var_dir: Path, server: Server) -> None:
 def _detach(var_dir: Path, server: Server, pid: int) -> None:
     if pid != os.getpid():  # a forked child exiting: the handle is its parent's
         return
+    # A second Ctrl-C (the terminal's, or one a wrapper such as uv or runuser forwards)
+    # must not interrupt the stop and leave the server running. atexit runs in the main thread.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with _locked(var_dir):
         pids_file = server.pgdata / _PIDS_FILE
         pids = _read_pids(pids_file)
