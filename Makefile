@@ -1,14 +1,14 @@
 # Clinicflow: every target installs what it needs first (uv, then the locked environment).
+# scripts/uv finds uv or installs it into .tools/ on first use, and makes it trust the
+# system's certificate store.
 SHELL := /bin/bash
-UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
-PY_RUN = $(UV) run --frozen
+UV := $(CURDIR)/scripts/uv
+PY_RUN = $(UV) run --frozen --quiet
 
-.PHONY: run test check lint typecheck contracts bench install uv clean-db
+.PHONY: run test check lint typecheck contracts bench install clean-db
 
-uv:
-	@command -v $(UV) >/dev/null 2>&1 || { echo "installing uv with pip ..."; python3 -m pip install --quiet --user uv || python3 -m pip install --quiet --break-system-packages --user uv; }
-
-install: uv
+install:
+	@[ -d .venv ] || echo "installing the locked environment into .venv ..." >&2
 	@$(UV) sync --frozen --quiet
 
 ## Start Clinicflow on the embedded PostgreSQL (or DATABASE_URL) with demo data.

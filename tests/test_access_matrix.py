@@ -324,6 +324,9 @@ MATRIX: list[Case] = [
          body=lambda t: {"tenant": t["slug"], "email": f"r-{uuid.uuid4().hex[:8]}@example.test",
                          "password": "a-long-password", "full_name": "R"},
          own=everyone(201), other=everyone(201)),
+    Case("GET", "/", anonymous=200, own=everyone(200), other=everyone(200)),
+    Case("GET", "/docs", anonymous=200, own=everyone(200), other=everyone(200)),
+    Case("GET", "/redoc", anonymous=200, own=everyone(200), other=everyone(200)),
 ]
 # fmt: on
 

@@ -42,6 +42,7 @@ from clinicflow.tenancy.routes import router as tenancy_router
 from clinicflow.waitlist import offers as _offers  # noqa: F401  (subscribes to freed slots)
 from clinicflow.waitlist.routes import router as waitlist_router
 from clinicflow.waitlist.service import WaitlistConfig
+from clinicflow.web import home
 
 log = get_logger(__name__)
 
@@ -141,6 +142,9 @@ def create_app(
         version="0.1.0",
         summary="Patient flow for multi-clinic organisations.",
         lifespan=lifespan,
+        # Our own /docs and /redoc (web.home) serve Swagger UI and Redoc from local copies.
+        docs_url=None,
+        redoc_url=None,
         telemetry=None if settings.otel else {"tracing": False, "metrics": False, "logs": False},
     )
     head_revision()  # parse the migration scripts now, not on the first readiness probe
@@ -150,6 +154,7 @@ def create_app(
     document_edge_errors(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health_router)
+    home.install(app)
     domain_routers = (
         auth_router,
         users_router,

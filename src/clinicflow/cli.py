@@ -89,6 +89,7 @@ def _print_demo_logins(base_url: str | None = None) -> None:
         typer.echo(f"\nClinicflow is running at {base_url}")
         typer.echo(f"  API docs:  {base_url}/docs")
         typer.echo(f"  readiness: {base_url}/health/ready")
+        typer.echo(f"  try it:    scripts/try-it.sh {base_url}")
     typer.echo(f"\nDemo logins (tenant '{DEMO_TENANT_SLUG}'; the platform admin logs in without a tenant):")
     for login in DEMO_LOGINS:
         typer.echo(f"  {login.role:<15} {login.email:<36} {login.password}")
@@ -104,8 +105,10 @@ def _seed_demo(url: str) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str, typer.Option(envvar="CLINICFLOW_HOST", help="Interface to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="CLINICFLOW_PORT", help="Port to listen on.")] = 8000,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run jobs in this process.")] = False,
     demo: Annotated[bool, typer.Option("--demo", help="Seed the demo tenant and print its logins.")] = False,
 ) -> None:

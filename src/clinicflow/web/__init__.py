@@ -1,0 +1,1 @@
+"""Server-rendered pages. Today the front door: `/` and the offline API docs."""
