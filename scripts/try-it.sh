@@ -90,9 +90,10 @@ now = datetime.now(timezone.utc).replace(microsecond=0)
 print("from=%s&to=%s" % (f"{now:%Y-%m-%dT%H:%M:%SZ}", f"{now + timedelta(days=14):%Y-%m-%dT%H:%M:%SZ}"))')"
 slots="$(call GET "/api/v1/doctors/$doctor_id/slots?$window&clinic_id=$clinic_id")"
 starts_at="$(py '
-if not d: sys.exit("try-it: no free slot in the next 14 days")
-print(d[0]["starts_at"])' <<<"$slots")"
-py 'print("  %d free; the first: %s to %s" % (len(d), d[0]["starts_at"], d[0]["ends_at"]))' <<<"$slots"
+if not d["items"]: sys.exit("try-it: no free slot in the next 14 days")
+print(d["items"][0]["starts_at"])' <<<"$slots")"
+py 'more = " (and more pages)" if d["next_cursor"] else ""
+print("  %d free%s; the first: %s to %s" % (len(d["items"]), more, d["items"][0]["starts_at"], d["items"][0]["ends_at"]))' <<<"$slots"
 
 step "Book the first one"
 booking="$(python3 -c 'import json, sys

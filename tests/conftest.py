@@ -74,6 +74,15 @@ def recreate_database(sqlalchemy_url: str, name: str) -> str:
     return make_url(sqlalchemy_url).set(database=name).render_as_string(hide_password=False)
 
 
+#: Pools of a server a test starts when the test is not about its pools (at most 9
+#: connections: writes 2, Core reads 3, ORM reads 1, jobs 2 and the worker's LISTEN).
+SMALL_SERVER_POOLS = {
+    "CLINICFLOW_DB_POOL_SIZE": "2",
+    "CLINICFLOW_DB_READ_POOL_SIZE": "3",
+    "CLINICFLOW_DB_ORM_READ_POOL_SIZE": "1",
+    "CLINICFLOW_JOBS_POOL_SIZE": "2",
+}
+
 #: Connections this run may hold at once on the server, across xdist workers and the
 #: servers tests start (issue 11). Sampled by the controller; exceeding it fails the run.
 SUITE_CONNECTION_BUDGET = 40
@@ -162,11 +171,11 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 async def database(database_url: str, settings: Settings) -> AsyncIterator[Database]:
-    # A small budget per xdist worker (writes 3+3, Core reads 6, ORM reads 1+1, jobs 2:
-    # at most 16), so two workers and the servers some tests start stay within 40
-    # connections (SUITE_CONNECTION_BUDGET, checked at the end of the run). Concurrency
-    # tests still race more requests than there are connections: the rest queue.
-    db = Database(database_url, pool_size=3, max_overflow=3)
+    # A small budget per xdist worker (writes 2+1, Core reads 3, ORM reads 1, jobs 2: at
+    # most 9), so two workers and the one server the "servers" group runs at a time stay
+    # within SUITE_CONNECTION_BUDGET. Concurrency tests still race more requests than
+    # there are connections: the rest queue, and the database still decides who wins.
+    db = Database(database_url, pool_size=2, max_overflow=1)
     runtime.set_database(db)
     jobs_pool = await open_jobs(libpq_url(database_url), max_size=2)
     yield db

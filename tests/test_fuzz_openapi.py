@@ -25,10 +25,10 @@ import pytest
 
 from clinicflow.demo import DEMO_LOGINS, DEMO_TENANT_SLUG
 from clinicflow.platform.db.url import libpq_url
-from tests.conftest import recreate_database, run_database_name
+from tests.conftest import SMALL_SERVER_POOLS, recreate_database, run_database_name
 
-# One worker runs the three: they share one server.
-pytestmark = pytest.mark.xdist_group("fuzz")
+# Tests that start servers run one at a time, on one xdist worker (the connection budget).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("servers")]
 
 #: Cases per operation and phase; ~70 operations.
 MAX_EXAMPLES = 8
@@ -63,6 +63,7 @@ def live_server(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         "DATABASE_URL": libpq_url(database),
         "CLINICFLOW_VAR_DIR": str(tmp_path_factory.mktemp("fuzz-var")),
         "CLINICFLOW_LOG_LEVEL": "WARNING",
+        **SMALL_SERVER_POOLS,
     }
     with log.open("w") as out:
         server = subprocess.Popen(

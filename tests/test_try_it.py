@@ -15,9 +15,10 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import admin_dsn, recreate_database, run_database_name
+from tests.conftest import SMALL_SERVER_POOLS, admin_dsn, recreate_database, run_database_name
 
-pytestmark = pytest.mark.slow
+# Tests that start servers run one at a time, on one xdist worker (the connection budget).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("servers")]
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "try-it.sh"
 
@@ -42,6 +43,7 @@ def demo_server(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         "CLINICFLOW_VAR_DIR": str(tmp_path / "var"),
         "CLINICFLOW_RATE_LIMIT_PREFIX": f"tryit-{port}",
         "CLINICFLOW_LOG_LEVEL": "WARNING",
+        **SMALL_SERVER_POOLS,
     }
     log = (tmp_path / "serve.log").open("w+")
     server = subprocess.Popen(

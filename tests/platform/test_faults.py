@@ -36,7 +36,8 @@ from tests.platform.processes import (
     via,
 )
 
-pytestmark = pytest.mark.slow
+# Tests that start servers run one at a time, on one xdist worker (the connection budget).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("servers")]
 
 FAST_STALL = {"CLINICFLOW_JOBS_HEARTBEAT_SECONDS": "1", "CLINICFLOW_JOBS_STALLED_AFTER_SECONDS": "3"}
 # A job left in `doing` by a dead worker must run again within this.
@@ -120,7 +121,7 @@ async def free_slots(
         headers=headers,
     )
     assert response.status_code == 200, response.text
-    return [slot["starts_at"] for slot in response.json()]
+    return [slot["starts_at"] for slot in response.json()["items"]]
 
 
 def booking(doctor_id: uuid.UUID, clinic_id: uuid.UUID, starts_at: str) -> dict[str, str]:
