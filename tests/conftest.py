@@ -9,11 +9,14 @@ connections that really commit, and the job worker needs committed jobs.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
+import tempfile
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -74,14 +77,32 @@ def recreate_database(sqlalchemy_url: str, name: str) -> str:
     return make_url(sqlalchemy_url).set(database=name).render_as_string(hide_password=False)
 
 
-#: Pools of a server a test starts when the test is not about its pools (at most 9
-#: connections: writes 2, Core reads 3, ORM reads 1, jobs 2 and the worker's LISTEN).
+#: Pools of a server a test starts when the test is not about its pools (at most 8
+#: connections: writes 2, Core reads 2, ORM reads 1, jobs 2 and the worker's LISTEN).
 SMALL_SERVER_POOLS = {
     "CLINICFLOW_DB_POOL_SIZE": "2",
-    "CLINICFLOW_DB_READ_POOL_SIZE": "3",
+    "CLINICFLOW_DB_READ_POOL_SIZE": "2",
     "CLINICFLOW_DB_ORM_READ_POOL_SIZE": "1",
     "CLINICFLOW_JOBS_POOL_SIZE": "2",
 }
+
+
+@contextmanager
+def server_slot() -> Iterator[None]:
+    """Hold the run's one slot for a server process beside the workers' own pools.
+
+    The load test's server (its full 20 connections) beside another test's server
+    would break SUITE_CONNECTION_BUDGET; an flock shared by this checkout's xdist
+    workers makes them take turns, whichever worker runs them.
+    """
+    lock = Path(tempfile.gettempdir()) / f"{run_database_name().rsplit('_', 1)[0]}-server.lock"
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
 
 #: Connections this run may hold at once on the server, across xdist workers and the
 #: servers tests start (issue 11). Sampled by the controller; exceeding it fails the run.
@@ -93,6 +114,7 @@ class ConnectionSampler:
 
     def __init__(self, sqlalchemy_url: str) -> None:
         self.peak = 0
+        self.peak_holders: dict[str, int] = {}
         self._dsn = admin_dsn(sqlalchemy_url)
         self._pattern = run_database_name().rsplit("_", 1)[0] + "_%"
         self._stop = threading.Event()
@@ -102,10 +124,14 @@ class ConnectionSampler:
     def _run(self) -> None:
         with psycopg.connect(self._dsn, autocommit=True) as conn:
             while not self._stop.wait(0.2):
-                row = conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE %s", (self._pattern,)
-                ).fetchone()
-                self.peak = max(self.peak, int(row[0]) if row else 0)
+                rows = conn.execute(
+                    "SELECT datname || ' ' || coalesce(nullif(application_name, ''), '?'), count(*) "
+                    "FROM pg_stat_activity WHERE datname LIKE %s GROUP BY 1",
+                    (self._pattern,),
+                ).fetchall()
+                total = sum(int(count) for _, count in rows)
+                if total > self.peak:
+                    self.peak, self.peak_holders = total, {name: int(count) for name, count in rows}
 
     def stop(self) -> int:
         self._stop.set()
@@ -132,6 +158,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reporter.write_line(
             f"peak PostgreSQL connections of this run: {peak} (budget {SUITE_CONNECTION_BUDGET})"
         )
+        if peak > SUITE_CONNECTION_BUDGET:
+            for holder, count in sorted(sampler.peak_holders.items()):
+                reporter.write_line(f"  {count:3} {holder}")
     if peak > SUITE_CONNECTION_BUDGET:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -171,11 +200,12 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 async def database(database_url: str, settings: Settings) -> AsyncIterator[Database]:
-    # A small budget per xdist worker (writes 2+1, Core reads 3, ORM reads 1, jobs 2: at
-    # most 9), so two workers and the one server the "servers" group runs at a time stay
-    # within SUITE_CONNECTION_BUDGET. Concurrency tests still race more requests than
-    # there are connections: the rest queue, and the database still decides who wins.
-    db = Database(database_url, pool_size=2, max_overflow=1)
+    # A small budget per xdist worker (writes 2, Core reads 2, ORM reads 1, jobs 2: at
+    # most 7), so two workers and the servers that tests start (small pools; the xdist
+    # groups "fuzz" and "servers" start one each at a time) stay within
+    # SUITE_CONNECTION_BUDGET. Concurrency tests still race more requests than there
+    # are connections: the rest queue, and the database still decides who wins.
+    db = Database(database_url, pool_size=2, max_overflow=0)
     runtime.set_database(db)
     jobs_pool = await open_jobs(libpq_url(database_url), max_size=2)
     yield db

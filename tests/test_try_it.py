@@ -15,10 +15,9 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import SMALL_SERVER_POOLS, admin_dsn, recreate_database, run_database_name
+from tests.conftest import SMALL_SERVER_POOLS, admin_dsn, recreate_database, run_database_name, server_slot
 
-# Tests that start servers run one at a time, on one xdist worker (the connection budget).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("servers")]
+pytestmark = pytest.mark.slow
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "try-it.sh"
 
@@ -33,6 +32,11 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def demo_server(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`clinicflow serve --demo` on a free port and its own database; stopped and dropped after."""
+    with server_slot():
+        yield from _demo_server(server_url, tmp_path_factory)
+
+
+def _demo_server(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp_path = tmp_path_factory.mktemp("tryit")
     name = run_database_name("tryit")
     url = recreate_database(server_url, name)

@@ -24,7 +24,7 @@ import psycopg
 import pytest
 
 from clinicflow.platform.migrations import upgrade_to_head
-from tests.conftest import admin_dsn, recreate_database, run_database_name
+from tests.conftest import SMALL_SERVER_POOLS, admin_dsn, recreate_database, run_database_name, server_slot
 from tests.platform.processes import (
     DEMO_PASSWORD,
     DEMO_PATIENT,
@@ -36,8 +36,7 @@ from tests.platform.processes import (
     via,
 )
 
-# Tests that start servers run one at a time, on one xdist worker (the connection budget).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("servers")]
+pytestmark = pytest.mark.slow
 
 FAST_STALL = {"CLINICFLOW_JOBS_HEARTBEAT_SECONDS": "1", "CLINICFLOW_JOBS_STALLED_AFTER_SECONDS": "3"}
 # A job left in `doing` by a dead worker must run again within this.
@@ -65,9 +64,18 @@ def faults_url(server_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def cluster(faults_url: str, tmp_path: Path) -> Iterator[Cluster]:
-    processes = Cluster(faults_url, tmp_path, **FAST_STALL)
+    # Small pools (the suite's connection budget); the load test measures the defaults.
+    processes = Cluster(faults_url, tmp_path, **FAST_STALL, **SMALL_SERVER_POOLS)
     yield processes
     processes.stop_all()
+
+
+@pytest.fixture
+def default_cluster(faults_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    with server_slot():
+        processes = Cluster(faults_url, tmp_path, **FAST_STALL)
+        yield processes
+        processes.stop_all()
 
 
 @pytest.fixture
@@ -458,9 +466,9 @@ async def test_database_outage_is_503_everywhere_and_everything_recovers(
 
 
 async def test_one_serve_process_holds_at_most_20_connections_under_load(
-    cluster: Cluster, db: psycopg.AsyncConnection[Any], faults_url: str, server_url: str
+    default_cluster: Cluster, db: psycopg.AsyncConnection[Any], faults_url: str, server_url: str
 ) -> None:
-    serve, base_url = cluster.serve()
+    serve, base_url = default_cluster.serve()
     doctor_id, clinic_id = await demo_doctor(db)
     database = str(await scalar(db, "SELECT current_database()"))
     ours = f"clinicflow-serve-{serve.pid}-"
