@@ -13,11 +13,13 @@ number of cases per operation is bounded so the file fits the suite's time.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -152,7 +154,7 @@ def _fuzz(
     exclude: str | None = None,
     ids: dict[str, str] | None = None,
     phases: str = "coverage,fuzzing",
-) -> None:
+) -> FuzzRun:
     config = tmp_path / "schemathesis.toml"
     config.write_text(
         "[parameters]\n" + "".join(f'"{key}" = "{value}"\n' for key, value in (ids or {}).items())
@@ -192,9 +194,21 @@ def _fuzz(
     if exclude:
         command += ["--exclude-name-regex", exclude]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    summary = result.stdout[-6000:]
-    assert result.returncode == 0, summary + result.stderr[-2000:]
-    assert "passed" in summary, summary
+    counted = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
+    return FuzzRun(
+        exit_code=result.returncode,
+        generated=int(counted.group(1)) if counted else 0,
+        passed=int(counted.group(2)) if counted else 0,
+        output=result.stdout[-6000:] + result.stderr[-2000:],
+    )
+
+
+@dataclass(frozen=True)
+class FuzzRun:
+    exit_code: int
+    generated: int
+    passed: int
+    output: str
 
 
 @pytest.fixture(scope="module")
@@ -218,13 +232,17 @@ def test_fuzzing_as_a_patient_finds_nothing(
     # Random cases only: the coverage phase's ~3,400 deterministic ones run as the admin
     # and anonymously, and a patient's differ from those only in the 403s they meet.
     auth = f"Authorization: Bearer {tokens['patient']}"
-    _fuzz(live_server, tmp_path, auth, exclude=SESSION_ENDING, ids=known_ids, phases="fuzzing")
+    run = _fuzz(live_server, tmp_path, auth, exclude=SESSION_ENDING, ids=known_ids, phases="fuzzing")
+    assert run.exit_code == 0, run.output
+    assert run.passed == run.generated >= 200, run.output
 
 
 def test_fuzzing_anonymously_finds_nothing(
     live_server: str, known_ids: dict[str, str], tmp_path: Path
 ) -> None:
-    _fuzz(live_server, tmp_path, ids=known_ids)
+    run = _fuzz(live_server, tmp_path, ids=known_ids)
+    assert run.exit_code == 0, run.output
+    assert run.passed == run.generated >= 2000, run.output
 
 
 def test_fuzzing_as_the_tenant_admin_finds_nothing(
@@ -232,4 +250,6 @@ def test_fuzzing_as_the_tenant_admin_finds_nothing(
 ) -> None:
     # Last: the admin may archive the clinic or cancel the appointment the others use.
     auth = f"Authorization: Bearer {tokens['admin']}"
-    _fuzz(live_server, tmp_path, auth, exclude=SESSION_ENDING, ids=known_ids)
+    run = _fuzz(live_server, tmp_path, auth, exclude=SESSION_ENDING, ids=known_ids)
+    assert run.exit_code == 0, run.output
+    assert run.passed == run.generated >= 2000, run.output
