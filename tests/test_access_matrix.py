@@ -486,7 +486,7 @@ async def _someone_elses_session(database: Database, client: httpx.AsyncClient, 
     user = await make_user(database, tenant_id=tenant.id)
     tokens = await login(client, tenant=tenant.slug, email=user.email)
     sessions = await client.get("/api/v1/auth/sessions", headers=bearer(tokens))
-    return str(sessions.json()[0]["id"])
+    return str(sessions.json()["items"][0]["id"])
 
 
 async def _login_as(

@@ -297,7 +297,8 @@ async def test_logout_and_session_revocation_end_access_at_once(
 
     listed = await client.get("/api/v1/auth/sessions", headers=bearer(laptop))
     assert listed.status_code == 200
-    sessions = listed.json()
+    assert listed.json()["next_cursor"] is None
+    sessions = listed.json()["items"]
     assert len(sessions) == 2
     assert [s["current"] for s in sessions] == [True, False]
 
@@ -320,7 +321,9 @@ async def test_another_users_session_is_404(
     bob = await make_user(database, tenant_id=tenant.id)
     alice_tokens = await login(client, tenant=tenant.slug, email=alice.email)
     bob_tokens = await login(client, tenant=tenant.slug, email=bob.email)
-    bob_session = (await client.get("/api/v1/auth/sessions", headers=bearer(bob_tokens))).json()[0]["id"]
+    bob_session = (await client.get("/api/v1/auth/sessions", headers=bearer(bob_tokens))).json()["items"][0][
+        "id"
+    ]
     response = await client.delete(f"/api/v1/auth/sessions/{bob_session}", headers=bearer(alice_tokens))
     assert response.status_code == 404
     assert (await client.get("/api/v1/users/me", headers=bearer(bob_tokens))).status_code == 200
@@ -486,3 +489,21 @@ async def test_change_password_needs_the_current_one_and_ends_other_sessions(
     assert (await client.get("/api/v1/users/me", headers=bearer(here))).status_code == 200
     assert (await client.get("/api/v1/users/me", headers=bearer(elsewhere))).status_code == 401
     await login(client, tenant=tenant.slug, email=user.email, password="brand-new-pass")
+
+
+async def test_sessions_come_in_pages_newest_first(client: httpx.AsyncClient, database: Database) -> None:
+    tenant = await make_tenant(database)
+    user = await make_user(database, tenant_id=tenant.id)
+    tokens = [await login(client, tenant=tenant.slug, email=user.email) for _ in range(3)]
+    first = await client.get("/api/v1/auth/sessions", params={"limit": 2}, headers=bearer(tokens[0]))
+    assert first.status_code == 200
+    second = await client.get(
+        "/api/v1/auth/sessions",
+        params={"limit": 2, "cursor": first.json()["next_cursor"]},
+        headers=bearer(tokens[0]),
+    )
+    assert second.json()["next_cursor"] is None
+    ids = [s["id"] for s in first.json()["items"] + second.json()["items"]]
+    assert len(set(ids)) == 3
+    assert ids == sorted(ids, reverse=True)
+    assert [s["current"] for s in first.json()["items"] + second.json()["items"]] == [False, False, True]

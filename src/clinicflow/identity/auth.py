@@ -47,6 +47,7 @@ from clinicflow.platform.clock import Clock
 from clinicflow.platform.context import client_address_var
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.ids import uuid7
+from clinicflow.platform.pagination import PageParams, page_of, paginate
 from clinicflow.tenancy import service as tenancy
 
 OTP_TTL = timedelta(minutes=5)
@@ -307,8 +308,10 @@ async def logout(uow: UnitOfWork, cfg: AuthConfig, principal: Principal) -> None
     await revoke_session(uow, cfg, principal, session_id=principal.session_id, reason="logout")
 
 
-async def list_sessions(uow: UnitOfWork, cfg: AuthConfig, principal: Principal) -> list[SessionRead]:
-    """The caller's live sessions, newest first."""
+async def list_sessions(
+    uow: UnitOfWork, cfg: AuthConfig, principal: Principal, *, page: PageParams
+) -> tuple[list[SessionRead], str | None]:
+    """One page of the caller's live sessions, newest first, and the next cursor."""
     if principal.tenant_id is None:
         stmt = select(AuthSession).where(
             AuthSession.platform_admin_id == principal.subject_id,
@@ -317,8 +320,8 @@ async def list_sessions(uow: UnitOfWork, cfg: AuthConfig, principal: Principal) 
         )
     else:
         stmt = SessionRepository(uow).live_of_user(principal.tenant_id, principal.user_id, cfg.clock.now())
-    rows = (await uow.session.execute(stmt.order_by(AuthSession.id.desc()).limit(200))).scalars()
-    return [
+    rows = (await uow.session.execute(paginate(stmt, AuthSession.id, page, newest_first=True))).scalars()
+    found = [
         SessionRead(
             id=s.id,
             created_at=s.created_at,
@@ -330,6 +333,7 @@ async def list_sessions(uow: UnitOfWork, cfg: AuthConfig, principal: Principal) 
         )
         for s in rows
     ]
+    return page_of(found, page)
 
 
 async def revoke_session(

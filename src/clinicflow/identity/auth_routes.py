@@ -27,6 +27,7 @@ from clinicflow.identity.schemas import (
     TokenPairRead,
 )
 from clinicflow.platform.openapi import problems
+from clinicflow.platform.pagination import Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
 
 router = PrefixedRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -95,11 +96,12 @@ async def logout(principal: SignedIn, ctx: Web) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/sessions", response_model=list[SessionRead], responses=problems(401))
-async def sessions(principal: SignedIn, ctx: Web) -> list[SessionRead]:
-    """Your live sessions (devices), newest first."""
+@router.get("/sessions", response_model=Page[SessionRead], responses=problems(401))
+async def sessions(principal: SignedIn, ctx: Web, page: Paging) -> Page[SessionRead]:
+    """Your live sessions (devices), newest first, one page at a time."""
     async with ctx.db.transaction() as uow:
-        return await auth.list_sessions(uow, ctx.auth, principal)
+        items, cursor = await auth.list_sessions(uow, ctx.auth, principal, page=page)
+    return Page(items=items, next_cursor=cursor)
 
 
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401, 404))
