@@ -38,6 +38,9 @@ from tests.platform.processes import (
 
 pytestmark = pytest.mark.slow
 
+# Idle connections expire before uvicorn's 5 s keep-alive does: reusing one the server is
+# closing at that moment is a client-side ReadError, not the server's fault.
+CLIENT_LIMITS = httpx.Limits(keepalive_expiry=1)
 FAST_STALL = {"CLINICFLOW_JOBS_HEARTBEAT_SECONDS": "1", "CLINICFLOW_JOBS_STALLED_AFTER_SECONDS": "3"}
 # A job left in `doing` by a dead worker must run again within this.
 RERUN_BOUND_SECONDS = 120
@@ -283,7 +286,7 @@ async def test_serve_killed_in_a_booking_storm_loses_nothing_and_reruns_its_jobs
 ) -> None:
     serve, base_url = cluster.serve()
     doctor_id, clinic_id = await demo_doctor(db)
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=CLIENT_LIMITS) as client:
         patient = await demo_login(client)
         requests = contested_requests(
             doctor_id, clinic_id, (await free_slots(client, patient, doctor_id))[:40]
@@ -305,7 +308,7 @@ async def test_serve_killed_in_a_booking_storm_loses_nothing_and_reruns_its_jobs
     assert lost, "the kill must land while requests are in flight"
 
     _, base_url = cluster.serve()
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=CLIENT_LIMITS) as client:
         second = await replay(client, await demo_login(client), requests)
     appointments = await assert_bookings_consistent(db, doctor_id, requests, first, second)
 
@@ -337,7 +340,7 @@ async def test_worker_killed_while_running_jobs_they_run_again_and_are_listed_as
     _, base_url = cluster.serve("--no-worker")
     worker = cluster.worker()
     doctor_id, clinic_id = await demo_doctor(db)
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=CLIENT_LIMITS) as client:
         patient = await demo_login(client)
         requests = contested_requests(
             doctor_id, clinic_id, (await free_slots(client, patient, doctor_id))[:15]
@@ -396,7 +399,7 @@ async def test_database_outage_is_503_everywhere_and_everything_recovers(
     with proxy_to(faults_url) as proxy:
         _, base_url = cluster.serve(database_url=via(faults_url, proxy.port))
         doctor_id, clinic_id = await demo_doctor(db)
-        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=CLIENT_LIMITS) as client:
             patient = await demo_login(client)
             slots = await free_slots(client, patient, doctor_id)
             ready = await client.get("/health/ready")
@@ -487,9 +490,8 @@ async def test_one_serve_process_holds_at_most_20_connections_under_load(
                 samples.append(dict(await cursor.fetchall()))
                 await asyncio.sleep(0.05)
 
-    async with httpx.AsyncClient(
-        base_url=base_url, timeout=60, limits=httpx.Limits(max_connections=200)
-    ) as client:
+    limits = httpx.Limits(max_connections=200, keepalive_expiry=CLIENT_LIMITS.keepalive_expiry)
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
         patient = await demo_login(client)
         slots = await free_slots(client, patient, doctor_id, days=30)
         window = {"from": slots[0], "to": slots[-1]}
