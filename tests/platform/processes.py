@@ -143,16 +143,28 @@ def libpq(sqlalchemy_url: str) -> str:
 
 def via(sqlalchemy_url: str, port: int) -> str:
     """The same database reached through 127.0.0.1:`port` (the proxy)."""
-    url = make_url(sqlalchemy_url).set(host="127.0.0.1", port=port)
+    url = make_url(sqlalchemy_url).difference_update_query(["host"]).set(host="127.0.0.1", port=port)
     return url.render_as_string(hide_password=False)
+
+
+def _connect(upstream: tuple[str, int] | str) -> socket.socket:
+    if isinstance(upstream, str):
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.settimeout(5)
+        server.connect(upstream)
+    else:
+        server = socket.create_connection(upstream, timeout=5)
+    server.settimeout(None)
+    return server
 
 
 class PostgresProxy:
     """A TCP proxy in threads: `cut()` closes every connection and refuses new ones; `restore()`
     accepts again. To the server behind it, that is a database that went away and came back."""
 
-    def __init__(self, upstream_host: str, upstream_port: int) -> None:
-        self.upstream = (upstream_host, upstream_port)
+    def __init__(self, upstream: tuple[str, int] | str) -> None:
+        """`upstream`: a TCP (host, port), or the path of a Unix socket (the embedded server's)."""
+        self.upstream = upstream
         self.port = free_port()
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
@@ -191,8 +203,7 @@ class PostgresProxy:
             except OSError:
                 return
             try:
-                server = socket.create_connection(self.upstream, timeout=5)
-                server.settimeout(None)
+                server = _connect(self.upstream)
             except OSError:
                 client.close()
                 continue
@@ -220,7 +231,12 @@ class PostgresProxy:
 @contextlib.contextmanager
 def proxy_to(sqlalchemy_url: str) -> Iterator[PostgresProxy]:
     url = make_url(sqlalchemy_url)
-    proxy = PostgresProxy(url.host or "127.0.0.1", url.port or 5432)
+    socket_dir = url.query.get("host")
+    if isinstance(socket_dir, str) and socket_dir.startswith("/"):
+        # The embedded server listens on a Unix socket only.
+        proxy = PostgresProxy(f"{socket_dir}/.s.PGSQL.{url.port or 5432}")
+    else:
+        proxy = PostgresProxy((url.host or "127.0.0.1", url.port or 5432))
     proxy.restore()
     try:
         yield proxy
