@@ -261,14 +261,12 @@ def decode_slot_cursor(cursor: str) -> tuple[datetime, str]:
         instant, clinic = raw.split("|")
         starts_at = datetime.fromisoformat(instant)
         uuid.UUID(clinic)
+        if starts_at.tzinfo is None:
+            raise ValueError("a slot cursor's instant has an offset")
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise ValidationFailed(
             "The cursor is not valid", errors=[FieldProblem(field="cursor", message="not a slot cursor")]
         ) from exc
-    if starts_at.tzinfo is None:
-        raise ValidationFailed(
-            "The cursor is not valid", errors=[FieldProblem(field="cursor", message="not a slot cursor")]
-        )
     return starts_at, clinic
 
 
