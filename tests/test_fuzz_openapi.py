@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ import pytest
 from clinicflow.demo import DEMO_LOGINS, DEMO_TENANT_SLUG
 from clinicflow.platform.db.url import libpq_url
 from tests.conftest import SMALL_SERVER_POOLS, recreate_database, run_database_name, server_slot
+from tests.platform.processes import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -47,13 +47,6 @@ CHECKS = ",".join(
 SESSION_ENDING = r"^(POST /api/v1/auth/logout|DELETE /api/v1/auth/sessions/\{session_id\})$"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def live_server(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`clinicflow serve --demo` on a fresh database of its own; yields its base URL."""
@@ -63,7 +56,7 @@ def live_server(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
 
 def _serve_demo(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     database = recreate_database(server_url, run_database_name("fuzz"))
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("fuzz") / "serve.log"
     env = {
         **os.environ,

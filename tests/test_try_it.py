@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,17 +15,11 @@ import psycopg
 import pytest
 
 from tests.conftest import SMALL_SERVER_POOLS, admin_dsn, recreate_database, run_database_name, server_slot
+from tests.platform.processes import free_port
 
 pytestmark = pytest.mark.slow
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "try-it.sh"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +33,7 @@ def _demo_server(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     tmp_path = tmp_path_factory.mktemp("tryit")
     name = run_database_name("tryit")
     url = recreate_database(server_url, name)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -106,7 +99,7 @@ def test_try_it_fails_loudly_when_the_server_refuses(demo_server: str) -> None:
 
 
 def test_try_it_says_when_nothing_is_listening() -> None:
-    base = f"http://127.0.0.1:{_free_port()}"
+    base = f"http://127.0.0.1:{free_port()}"
     result = subprocess.run(
         ["bash", str(SCRIPT), base], capture_output=True, text=True, timeout=60, check=False
     )
