@@ -29,7 +29,7 @@ from sqlalchemy import text
 
 from clinicflow.identity import service as identity
 from clinicflow.identity.passwords import hash_password_sync
-from clinicflow.identity.principal import Grant, Principal
+from clinicflow.identity.principal import Grant, TenantPrincipal
 from clinicflow.identity.roles import Role
 from clinicflow.platform.clock import SystemClock
 from clinicflow.platform.db import Database
@@ -432,7 +432,7 @@ async def _targets(database: Database, tenant: Tenant, client: httpx.AsyncClient
         )
         uow.session.add(away)
         await uow.flush()
-        booker = Principal(
+        booker = TenantPrincipal(
             subject_id=doctor.id,
             tenant_id=tenant.id,
             session_id=uuid.uuid4(),

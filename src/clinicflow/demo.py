@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from clinicflow.identity import service as identity
-from clinicflow.identity.principal import Grant, Principal
+from clinicflow.identity.principal import Grant, TenantPrincipal
 from clinicflow.identity.roles import Role
 from clinicflow.platform.clock import SystemClock
 from clinicflow.platform.db import UnitOfWork
@@ -143,7 +143,7 @@ async def _seed_schedules(
     patient_id: uuid.UUID,
 ) -> None:
     """Weekday clinics 09:00-17:00 (lunch 12:30-13:30) and one upcoming visit for the patient."""
-    seeder = Principal(
+    seeder = TenantPrincipal(
         subject_id=patient_id,
         tenant_id=tenant_id,
         session_id=uuid.uuid4(),

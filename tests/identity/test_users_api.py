@@ -263,11 +263,11 @@ async def test_removing_the_last_active_admin_is_409_even_for_a_stale_principal(
     actor's account was deactivated after their principal was loaded."""
     from clinicflow.identity import service as identity
     from clinicflow.identity.errors import LastTenantAdmin
-    from clinicflow.identity.principal import Grant, Principal
+    from clinicflow.identity.principal import Grant, TenantPrincipal
 
     actor = await make_user(database, tenant_id=tenant.id, roles=(Role.TENANT_ADMIN,))
     target = await make_user(database, tenant_id=tenant.id, roles=(Role.TENANT_ADMIN,))
-    stale = Principal(
+    stale = TenantPrincipal(
         subject_id=actor.id,
         tenant_id=tenant.id,
         session_id=uuid.uuid4(),

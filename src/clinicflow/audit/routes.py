@@ -12,7 +12,7 @@ from clinicflow.audit.schemas import AuditEventRead, AuditFilters
 from clinicflow.errors import FieldProblem, Forbidden, ValidationFailed
 from clinicflow.identity.access import Requires, Web
 from clinicflow.identity.permissions import Permission
-from clinicflow.identity.principal import Principal
+from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.instants import Instant
 from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import Page, Paging
@@ -23,7 +23,7 @@ router = PrefixedRouter(prefix="/api/v1", tags=["audit"])
 
 @router.get("/audit-events", response_model=Page[AuditEventRead], responses=problems(401, 403, 422))
 async def list_audit_events(
-    principal: Annotated[Principal, Depends(Requires(Permission.AUDIT_READ))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(Permission.AUDIT_READ))],
     ctx: Web,
     page: Paging,
     actor_id: uuid.UUID | None = None,
@@ -34,7 +34,6 @@ async def list_audit_events(
     until: Annotated[Instant | None, Query(description="Exclusive, RFC 3339 with offset")] = None,
 ) -> Page[AuditEventRead]:
     """Audit events of your tenant, oldest first (tenant-wide `audit:read`)."""
-    assert principal.tenant_id is not None
     if not principal.can(Permission.AUDIT_READ, clinic_id=None):
         raise Forbidden("Reading the audit trail needs tenant-wide audit:read")
     if since is not None and until is not None and until <= since:

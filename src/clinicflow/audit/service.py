@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
@@ -72,6 +72,44 @@ async def record(
             request_id=request_id_var.get(),
             client_address=client_address_var.get(),
         )
+    )
+
+
+class Subject(Protocol):
+    """What an audit event is about: any tenant-owned row (ORM object or read model)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def tenant_id(self) -> uuid.UUID: ...
+
+
+async def record_change(
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    subject: Subject,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Audit a change to one tenant-owned row, in the caller's unit of work.
+
+    `action` is `<subject type>.<verb>` (`appointment.cancelled`): the subject
+    type is its first part, the tenant and id come from the row.
+    """
+    await record(
+        uow,
+        tenant_id=subject.tenant_id,
+        actor=actor,
+        action=action,
+        subject_type=action.partition(".")[0],
+        subject_id=subject.id,
+        before=before,
+        after=after,
+        details=details,
     )
 
 

@@ -4,7 +4,9 @@ Every API route declares what it needs, as a dependency:
 
 - `Depends(Requires(Permission.X, ...))`: a signed-in principal holding the
   permissions (somewhere; resource checks narrow to a clinic after the fetch);
-- `Depends(SIGNED_IN)` / `Depends(TENANT_MEMBER)`: any signed-in principal
+- `Depends(RequiresAnyone(Permission.X))`: the same for platform-level permissions
+  (platform admins hold them; the principal may have no tenant);
+- `SignedIn` / `Member` (`SIGNED_IN` / `TENANT_MEMBER`): any signed-in principal
   (a tenant member), for routes about the caller's own things;
 - `dependencies=[Depends(public)]`: no authentication, said out loud.
 
@@ -25,7 +27,7 @@ from clinicflow.errors import Forbidden, TenantMismatch, Unauthenticated
 from clinicflow.identity import auth
 from clinicflow.identity.auth import AuthConfig
 from clinicflow.identity.permissions import Permission
-from clinicflow.identity.principal import Principal
+from clinicflow.identity.principal import Principal, TenantPrincipal
 from clinicflow.identity.tokens import verify_access_token
 from clinicflow.platform.db import Database
 from clinicflow.platform.ratelimit import RateLimiter
@@ -90,44 +92,65 @@ async def authenticate(request: Request) -> Principal:
     return principal
 
 
-class Requires:
-    """Dependency: a signed-in principal with all these permissions (403 otherwise)."""
+class _Authorized:
+    """Authenticate, then check the permissions (held somewhere: resource checks narrow later)."""
 
-    def __init__(self, *permissions: Permission, tenant_member: bool = False, any_of: bool = False) -> None:
+    def __init__(self, *permissions: Permission, any_of: bool = False) -> None:
         self.permissions = permissions
-        self.tenant_member = tenant_member or bool(permissions)
         self.any_of = any_of
 
     def __repr__(self) -> str:
         joiner = " or " if self.any_of else ", "
-        return f"Requires({joiner.join(self.permissions) or 'signed in'})"
+        return f"{type(self).__name__}({joiner.join(self.permissions) or 'signed in'})"
+
+    def check(self, principal: Principal) -> None:
+        missing = [p.value for p in self.permissions if not principal.has(p)]
+        if missing and (not self.any_of or len(missing) == len(self.permissions)):
+            raise Forbidden(
+                f"You need the permission {' or '.join(missing) if self.any_of else ', '.join(missing)}"
+            )
+
+
+class Requires(_Authorized):
+    """Dependency: a signed-in tenant member with these permissions (403 otherwise).
+
+    Returns a `TenantPrincipal`: a use case behind it always has a tenant.
+    """
+
+    async def __call__(
+        self,
+        request: Request,
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER_SCHEME)] = None,
+    ) -> TenantPrincipal:
+        # `_credentials` only declares the bearer scheme in OpenAPI ("Authorize" in /docs);
+        # `authenticate` reads the header itself so every failure is our problem+json 401.
+        principal = (await authenticate(request)).in_tenant()
+        if principal is None:
+            raise Forbidden("Platform administrators have no access to tenant data")
+        self.check(principal)
+        return principal
+
+
+class RequiresAnyone(_Authorized):
+    """Dependency: any signed-in principal, platform admins included, with these permissions."""
 
     async def __call__(
         self,
         request: Request,
         _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER_SCHEME)] = None,
     ) -> Principal:
-        # `_credentials` only declares the bearer scheme in OpenAPI ("Authorize" in /docs);
-        # `authenticate` reads the header itself so every failure is our problem+json 401.
         principal = await authenticate(request)
-        if self.tenant_member and principal.tenant_id is None and not _platform_only(self.permissions):
-            raise Forbidden("Platform administrators have no access to tenant data")
-        missing = [p.value for p in self.permissions if not principal.has(p)]
-        if missing and (not self.any_of or len(missing) == len(self.permissions)):
-            raise Forbidden(
-                f"You need the permission {' or '.join(missing) if self.any_of else ', '.join(missing)}"
-            )
+        self.check(principal)
         return principal
 
 
-def _platform_only(permissions: tuple[Permission, ...]) -> bool:
-    return bool(permissions) and all(p.value.startswith("tenants:") for p in permissions)
-
-
 #: Any signed-in principal (platform admins included): routes about the caller's own things.
-SIGNED_IN = Requires()
+SIGNED_IN = RequiresAnyone()
 #: Any signed-in member of a tenant; resource checks decide the rest (e.g. own records).
-TENANT_MEMBER = Requires(tenant_member=True)
+TENANT_MEMBER = Requires()
+
+SignedIn = Annotated[Principal, Depends(SIGNED_IN)]
+Member = Annotated[TenantPrincipal, Depends(TENANT_MEMBER)]
 
 
 async def public() -> None:

@@ -23,7 +23,7 @@ from clinicflow.identity import service as users
 from clinicflow.identity.errors import ResetTokenInvalid
 from clinicflow.identity.models import AuthSession, OneTimeSecret, PatientProfile, RefreshToken, User
 from clinicflow.identity.passwords import hash_password, verify_password
-from clinicflow.identity.principal import Grant, Principal
+from clinicflow.identity.principal import Grant, Principal, principal_of
 from clinicflow.identity.repository import (
     SecretRepository,
     SessionRepository,
@@ -294,7 +294,7 @@ async def load_principal(uow: UnitOfWork, cfg: AuthConfig, claims: AccessClaims)
     if row is None:
         raise Unauthenticated("The session has ended; log in again")
     email, grants = row
-    return Principal(
+    return principal_of(
         subject_id=claims.subject_id,
         tenant_id=claims.tenant_id,
         session_id=claims.session_id,

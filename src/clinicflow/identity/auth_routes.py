@@ -11,7 +11,7 @@ from clinicflow.errors import Unauthenticated
 from clinicflow.identity import auth
 from clinicflow.identity.access import SIGNED_IN, TENANT_MEMBER, Web, public
 from clinicflow.identity.errors import RefreshTokenReused
-from clinicflow.identity.principal import Principal
+from clinicflow.identity.principal import Principal, TenantPrincipal
 from clinicflow.identity.schemas import (
     AcceptedRead,
     ChangePasswordRequest,
@@ -32,7 +32,7 @@ from clinicflow.platform.routing import PrefixedRouter
 
 router = PrefixedRouter(prefix="/api/v1/auth", tags=["auth"])
 SignedIn = Annotated[Principal, Depends(SIGNED_IN)]
-Member = Annotated[Principal, Depends(TENANT_MEMBER)]
+Member = Annotated[TenantPrincipal, Depends(TENANT_MEMBER)]
 _WRONG_CREDENTIALS = "The email or password is not correct"
 
 

@@ -81,7 +81,39 @@ class Principal:
             return None
         return frozenset(s for s in scopes if s is not None)
 
+    def in_tenant(self) -> TenantPrincipal | None:
+        """This principal as a tenant member, or None for a platform admin."""
+        return self if isinstance(self, TenantPrincipal) else None
+
     def rank_for(self, clinic_id: uuid.UUID | None) -> int:
         """The highest rank of the roles that apply to this scope (0 if none)."""
         ranks = [ROLE_RANK[g.role] for g in self.grants if g.clinic_id is None or g.clinic_id == clinic_id]
         return max(ranks, default=0)
+
+
+@dataclass(frozen=True)
+class TenantPrincipal(Principal):
+    """A principal that belongs to a tenant: what every tenant-scoped use case takes.
+
+    The type carries the guarantee, so services never check `tenant_id` for None.
+    """
+
+    tenant_id: uuid.UUID
+
+
+def principal_of(
+    *,
+    subject_id: uuid.UUID,
+    tenant_id: uuid.UUID | None,
+    session_id: uuid.UUID,
+    grants: tuple[Grant, ...],
+    email: str = "",
+) -> Principal:
+    """The right principal type for a tenant member or a platform admin."""
+    if tenant_id is None:
+        return Principal(
+            subject_id=subject_id, tenant_id=None, session_id=session_id, grants=grants, email=email
+        )
+    return TenantPrincipal(
+        subject_id=subject_id, tenant_id=tenant_id, session_id=session_id, grants=grants, email=email
+    )

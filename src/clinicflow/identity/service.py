@@ -16,7 +16,7 @@ from clinicflow.identity.errors import GrantRefused, LastTenantAdmin
 from clinicflow.identity.models import PatientProfile, PlatformAdmin, RoleGrant, StaffProfile, User
 from clinicflow.identity.passwords import MIN_PASSWORD_LENGTH, hash_password
 from clinicflow.identity.permissions import ROLE_RANK, TENANT_WIDE_ONLY, Permission
-from clinicflow.identity.principal import Principal
+from clinicflow.identity.principal import Principal, TenantPrincipal
 from clinicflow.identity.repository import SessionRepository, UserRepository, platform_admin_by_email
 from clinicflow.identity.roles import Role
 from clinicflow.identity.schemas import (
@@ -89,7 +89,7 @@ def _grant_key(role: Role | str, clinic_id: uuid.UUID | None) -> tuple[str, uuid
     return (Role(role).value, clinic_id)
 
 
-def check_grantable(principal: Principal, grant: GrantIn, *, creating_patient_only: bool) -> None:
+def check_grantable(principal: TenantPrincipal, grant: GrantIn, *, creating_patient_only: bool) -> None:
     """Raise GrantRefused unless the principal may grant (or remove) this role in this scope.
 
     - SUPER_ADMIN is never granted inside a tenant;
@@ -123,12 +123,11 @@ async def _validate_grants(uow: UnitOfWork, tenant_id: uuid.UUID, grants: list[G
         raise ValidationFailed("Some role grants are not valid", errors=problems)
 
 
-async def create_staff(uow: UnitOfWork, principal: Principal, *, data: StaffCreate) -> UserRead:
+async def create_staff(uow: UnitOfWork, principal: TenantPrincipal, *, data: StaffCreate) -> UserRead:
     """Create a user with role grants and an optional staff profile, audited.
 
     Grants the caller may not make raise GrantRefused (403) before anything is written.
     """
-    assert principal.tenant_id is not None
     tenant_id = principal.tenant_id
     await _validate_grants(uow, tenant_id, data.grants)
     patient_only = all(g.role is Role.PATIENT for g in data.grants)
@@ -168,7 +167,7 @@ async def create_staff(uow: UnitOfWork, principal: Principal, *, data: StaffCrea
     return await _read_user(uow, tenant_id, user)
 
 
-def _visible_clause(principal: Principal) -> Any:
+def _visible_clause(principal: TenantPrincipal) -> Any:
     """Which users of the tenant the principal may see besides themselves (None: all)."""
     clinics = principal.clinics_for(Permission.USERS_READ)
     if clinics is None:
@@ -183,10 +182,9 @@ def _visible_clause(principal: Principal) -> Any:
 
 
 async def _visible_user(
-    uow: UnitOfWork, principal: Principal, user_id: uuid.UUID, *, lock: bool = False
+    uow: UnitOfWork, principal: TenantPrincipal, user_id: uuid.UUID, *, lock: bool = False
 ) -> User:
     """The user if the principal may see them (themselves always), else NotFound."""
-    assert principal.tenant_id is not None
     stmt = UserRepository(uow, principal.tenant_id).select().where(User.id == user_id)
     if user_id != principal.user_id:
         if not principal.has(Permission.USERS_READ):
@@ -232,11 +230,10 @@ async def _read_user(uow: UnitOfWork, tenant_id: uuid.UUID, user: User) -> UserR
     )
 
 
-async def get_user(uow: UnitOfWork, principal: Principal, *, user_id: uuid.UUID) -> UserRead:
+async def get_user(uow: UnitOfWork, principal: TenantPrincipal, *, user_id: uuid.UUID) -> UserRead:
     """A user the principal may see: themselves; with `users:read`, users of their clinics
     and patients (tenant-wide grants: everyone). Anyone else is NotFound."""
     user = await _visible_user(uow, principal, user_id)
-    assert principal.tenant_id is not None
     return await _read_user(uow, principal.tenant_id, user)
 
 
@@ -244,7 +241,8 @@ async def me(uow: UnitOfWork, principal: Principal) -> MeRead:
     """The caller's profile, roles and effective permissions."""
     permissions = sorted(principal.permissions)
     roles = sorted(principal.roles)
-    if principal.tenant_id is None:
+    member = principal.in_tenant()
+    if member is None:
         admin = await uow.session.get(PlatformAdmin, principal.subject_id)
         assert admin is not None  # the principal was loaded from this row's live session
         return MeRead(
@@ -258,16 +256,15 @@ async def me(uow: UnitOfWork, principal: Principal) -> MeRead:
             roles=roles,
             permissions=permissions,
         )
-    user = await _visible_user(uow, principal, principal.user_id)
-    read = await _read_user(uow, principal.tenant_id, user)
-    return MeRead(**read.model_dump(), tenant_id=principal.tenant_id, roles=roles, permissions=permissions)
+    user = await _visible_user(uow, member, member.user_id)
+    read = await _read_user(uow, member.tenant_id, user)
+    return MeRead(**read.model_dump(), tenant_id=member.tenant_id, roles=roles, permissions=permissions)
 
 
 async def list_users(
-    uow: UnitOfWork, principal: Principal, *, role: Role | None, page: PageParams
+    uow: UnitOfWork, principal: TenantPrincipal, *, role: Role | None, page: PageParams
 ) -> tuple[list[UserSummaryRead], str | None]:
     """Users the principal may see, oldest first, optionally with one role."""
-    assert principal.tenant_id is not None
     table = User.__table__
     stmt = select(table.c.id, table.c.email, table.c.full_name, table.c.is_active).where(
         table.c.tenant_id == principal.tenant_id
@@ -293,11 +290,10 @@ async def list_users(
 
 
 async def update_user(
-    uow: UnitOfWork, principal: Principal, *, user_id: uuid.UUID, data: UserUpdate
+    uow: UnitOfWork, principal: TenantPrincipal, *, user_id: uuid.UUID, data: UserUpdate
 ) -> UserRead:
     """Change a user's name and profile. Yourself always; others with `users:update` for a
     clinic they work at (tenant-wide: anyone). Only changed fields are audited."""
-    assert principal.tenant_id is not None
     tenant_id = principal.tenant_id
     user = await _visible_user(uow, principal, user_id, lock=True)
     if user.id != principal.user_id:
@@ -348,7 +344,9 @@ async def update_user(
     return await _read_user(uow, tenant_id, user)
 
 
-async def _require_over(uow: UnitOfWork, principal: Principal, user: User, permission: Permission) -> None:
+async def _require_over(
+    uow: UnitOfWork, principal: TenantPrincipal, user: User, permission: Permission
+) -> None:
     """Acting on another user needs `permission` over every scope the user holds roles in,
     and a rank at least as high as each of their roles (a clinic admin cannot act on a
     tenant admin)."""
@@ -369,12 +367,11 @@ async def _lock_tenant_admins(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
     await tenancy.lock_tenant(uow, tenant_id=tenant_id)
 
 
-async def deactivate_user(uow: UnitOfWork, principal: Principal, *, user_id: uuid.UUID) -> None:
+async def deactivate_user(uow: UnitOfWork, principal: TenantPrincipal, *, user_id: uuid.UUID) -> None:
     """Deactivate a user: they cannot log in and every session ends at once. Idempotent.
 
     Refused for yourself (403) and for the tenant's last active admin (409).
     """
-    assert principal.tenant_id is not None
     tenant_id = principal.tenant_id
     await _lock_tenant_admins(uow, tenant_id)
     user = await _visible_user(uow, principal, user_id, lock=True)
@@ -408,12 +405,11 @@ async def deactivate_user(uow: UnitOfWork, principal: Principal, *, user_id: uui
 
 
 async def set_roles(
-    uow: UnitOfWork, principal: Principal, *, user_id: uuid.UUID, grants: list[GrantIn]
+    uow: UnitOfWork, principal: TenantPrincipal, *, user_id: uuid.UUID, grants: list[GrantIn]
 ) -> UserRead:
     """Replace a user's role grants. Every added and removed grant must be one the caller
     may grant (GrantRefused, 403); nobody edits their own roles (403); the last active
     tenant admin keeps the role (409). Audited with before and after."""
-    assert principal.tenant_id is not None
     tenant_id = principal.tenant_id
     if user_id == principal.user_id:
         raise GrantRefused("You cannot change your own roles")

@@ -11,7 +11,7 @@ from clinicflow.identity import service as identity
 from clinicflow.identity.access import SIGNED_IN, TENANT_MEMBER, Requires, Web, WebContext
 from clinicflow.identity.errors import GrantRefused
 from clinicflow.identity.permissions import Permission
-from clinicflow.identity.principal import Principal
+from clinicflow.identity.principal import Principal, TenantPrincipal
 from clinicflow.identity.roles import Role
 from clinicflow.identity.schemas import (
     MeRead,
@@ -29,7 +29,12 @@ router = PrefixedRouter(prefix="/api/v1/users", tags=["users"])
 
 
 async def _audit_refusal(
-    ctx: WebContext, principal: Principal, *, action: str, subject_id: uuid.UUID | None, refused: GrantRefused
+    ctx: WebContext,
+    principal: TenantPrincipal,
+    *,
+    action: str,
+    subject_id: uuid.UUID | None,
+    refused: GrantRefused,
 ) -> None:
     """Refused escalations are audited in their own unit of work (the attempt's rolled back)."""
     async with ctx.db.transaction() as uow:
@@ -47,7 +52,7 @@ async def me(principal: Annotated[Principal, Depends(SIGNED_IN)], ctx: Web) -> M
 
 @router.get("", response_model=Page[UserSummaryRead], responses=problems(401, 403, 422))
 async def list_users(
-    principal: Annotated[Principal, Depends(Requires(Permission.USERS_READ))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(Permission.USERS_READ))],
     ctx: Web,
     page: Paging,
     role: Annotated[Role | None, Query(description="Only users holding this role")] = None,
@@ -66,7 +71,7 @@ async def list_users(
 )
 async def create_user(
     body: StaffCreate,
-    principal: Annotated[Principal, Depends(Requires(Permission.USERS_CREATE))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(Permission.USERS_CREATE))],
     ctx: Web,
 ) -> UserRead:
     """Create a staff member (or a patient, at the desk) with role grants.
@@ -83,7 +88,7 @@ async def create_user(
 
 @router.get("/{user_id}", response_model=UserRead, responses=problems(401, 403, 404))
 async def get_user(
-    user_id: uuid.UUID, principal: Annotated[Principal, Depends(TENANT_MEMBER)], ctx: Web
+    user_id: uuid.UUID, principal: Annotated[TenantPrincipal, Depends(TENANT_MEMBER)], ctx: Web
 ) -> UserRead:
     """A user you may see: yourself, or with `users:read` (else 404)."""
     async with ctx.db.reading() as uow:
@@ -94,7 +99,7 @@ async def get_user(
 async def update_user(
     user_id: uuid.UUID,
     body: UserUpdate,
-    principal: Annotated[Principal, Depends(TENANT_MEMBER)],
+    principal: Annotated[TenantPrincipal, Depends(TENANT_MEMBER)],
     ctx: Web,
 ) -> UserRead:
     """Change name and profile: your own, or another's with `users:update`."""
@@ -105,7 +110,7 @@ async def update_user(
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401, 403, 404, 409))
 async def deactivate_user(
     user_id: uuid.UUID,
-    principal: Annotated[Principal, Depends(Requires(Permission.USERS_DEACTIVATE))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(Permission.USERS_DEACTIVATE))],
     ctx: Web,
 ) -> Response:
     """Deactivate a user: their sessions end at once. The last tenant admin stays (409)."""
@@ -118,7 +123,7 @@ async def deactivate_user(
 async def set_roles(
     user_id: uuid.UUID,
     body: RolesUpdate,
-    principal: Annotated[Principal, Depends(TENANT_MEMBER)],
+    principal: Annotated[TenantPrincipal, Depends(TENANT_MEMBER)],
     ctx: Web,
 ) -> UserRead:
     """Replace a user's role grants. Needs `roles:assign` for every scope touched; nobody

@@ -10,7 +10,7 @@ from fastapi import Depends
 from clinicflow.errors import Forbidden
 from clinicflow.identity.access import Requires, Web
 from clinicflow.identity.permissions import Permission
-from clinicflow.identity.principal import Principal
+from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.messaging import service as messaging
 from clinicflow.messaging.schemas import OutboxMessageRead
 from clinicflow.platform.openapi import problems
@@ -22,13 +22,12 @@ router = PrefixedRouter(prefix="/api/v1/notifications", tags=["messaging"])
 
 @router.get("/outbox", response_model=Page[OutboxMessageRead], responses=problems(401, 403, 422))
 async def list_outbox(
-    principal: Annotated[Principal, Depends(Requires(Permission.OUTBOX_READ))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(Permission.OUTBOX_READ))],
     ctx: Web,
     page: Paging,
     user_id: uuid.UUID | None = None,
 ) -> Page[OutboxMessageRead]:
     """Recorded messages of your tenant, oldest first (tenant-wide `outbox:read`)."""
-    assert principal.tenant_id is not None
     if not principal.can(Permission.OUTBOX_READ, clinic_id=None):
         raise Forbidden("Reading the outbox needs tenant-wide outbox:read")
     async with ctx.db.reading() as uow:

@@ -17,7 +17,7 @@ from clinicflow.audit import service as audit
 from clinicflow.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
 from clinicflow.identity import directory
 from clinicflow.identity.permissions import Permission
-from clinicflow.identity.principal import Principal
+from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.pagination import PageParams, page_of
 from clinicflow.scheduling.availability import (
@@ -299,7 +299,7 @@ async def free_slots_page(
     return items, encode_slot_cursor(items[-1]) if len(found) > limit and items else None
 
 
-def _may_manage(principal: Principal, doctor_id: uuid.UUID, clinic_id: uuid.UUID | None) -> bool:
+def _may_manage(principal: TenantPrincipal, doctor_id: uuid.UUID, clinic_id: uuid.UUID | None) -> bool:
     """Schedulers of the clinic, or the doctor themselves."""
     return principal.user_id == doctor_id or principal.can(
         Permission.AVAILABILITY_MANAGE, clinic_id=clinic_id
@@ -307,14 +307,13 @@ def _may_manage(principal: Principal, doctor_id: uuid.UUID, clinic_id: uuid.UUID
 
 
 async def put_availability(
-    uow: UnitOfWork, principal: Principal, *, doctor_id: uuid.UUID, data: AvailabilityIn
+    uow: UnitOfWork, principal: TenantPrincipal, *, doctor_id: uuid.UUID, data: AvailabilityIn
 ) -> AvailabilityRead:
     """Replace a doctor's plan at a clinic (settings and weekly rules), audited.
 
     The doctor themselves or `availability:manage` for the clinic; the doctor must
     practise there. Existing appointments are kept even if they fall outside the new rules.
     """
-    assert principal.tenant_id is not None
     tenant_id = principal.tenant_id
     if not _may_manage(principal, doctor_id, data.clinic_id):
         raise Forbidden("You may not change this doctor's availability")
@@ -410,11 +409,10 @@ async def get_availability(
 
 
 async def add_time_off(
-    uow: UnitOfWork, principal: Principal, *, doctor_id: uuid.UUID, data: TimeOffIn
+    uow: UnitOfWork, principal: TenantPrincipal, *, doctor_id: uuid.UUID, data: TimeOffIn
 ) -> TimeOffRead:
     """Record an absence (instants, or whole clinic-local days), audited. Slots inside it disappear;
     appointments already booked inside it are kept for staff to move."""
-    assert principal.tenant_id is not None
     tenant_id = principal.tenant_id
     if not _may_manage(principal, doctor_id, data.clinic_id):
         raise Forbidden("You may not change this doctor's availability")
@@ -471,9 +469,8 @@ async def add_time_off(
 
 
 async def remove_time_off(
-    uow: UnitOfWork, principal: Principal, *, doctor_id: uuid.UUID, time_off_id: uuid.UUID
+    uow: UnitOfWork, principal: TenantPrincipal, *, doctor_id: uuid.UUID, time_off_id: uuid.UUID
 ) -> None:
-    assert principal.tenant_id is not None
     row = (
         await uow.session.execute(
             select(TimeOff)

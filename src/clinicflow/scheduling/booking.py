@@ -21,9 +21,9 @@ from sqlalchemy.exc import DBAPIError
 
 from clinicflow.audit import service as audit
 from clinicflow.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
-from clinicflow.identity import directory
+from clinicflow.identity import policy as identity_policy
 from clinicflow.identity.permissions import Permission
-from clinicflow.identity.principal import Principal
+from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.clock import Clock
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.db.integrity import translate_db_error
@@ -82,27 +82,20 @@ def _event(event: Event, a: Appointment, **details: object) -> AppointmentEvent:
     )
 
 
-async def _resolve_patient(
-    uow: UnitOfWork, principal: Principal, *, clinic_id: uuid.UUID, patient_id: uuid.UUID | None
+async def resolve_patient(
+    uow: UnitOfWork, principal: TenantPrincipal, *, clinic_id: uuid.UUID, patient_id: uuid.UUID | None
 ) -> uuid.UUID:
-    """Who the booking is for. Staff with `appointments:book` at the clinic book for a patient;
-    a patient books for themselves only."""
-    assert principal.tenant_id is not None
-    if principal.can(P.APPOINTMENTS_BOOK, clinic_id=clinic_id):
-        if patient_id is None:
-            raise ValidationFailed(
-                "Staff book for a patient", errors=[FieldProblem(field="patient_id", message="required")]
-            )
-        if not await directory.is_patient(uow, tenant_id=principal.tenant_id, user_id=patient_id):
-            raise ValidationFailed(
-                "No such patient", errors=[FieldProblem(field="patient_id", message="no such patient")]
-            )
-        return patient_id
-    if principal.has(P.APPOINTMENTS_SELF):
-        if patient_id is not None and patient_id != principal.user_id:
-            raise Forbidden("Patients book for themselves only")
-        return principal.user_id
-    raise Forbidden("You may not book at this clinic")
+    """Who a booking is for: staff with `appointments:book` at the clinic book for a
+    patient; a patient books for themselves only."""
+    return await identity_policy.resolve_patient(
+        uow,
+        principal,
+        clinic_id=clinic_id,
+        patient_id=patient_id,
+        staff=P.APPOINTMENTS_BOOK,
+        self_service=P.APPOINTMENTS_SELF,
+        doing="book",
+    )
 
 
 async def _validated_slot(
@@ -201,7 +194,7 @@ async def _release_seat(
 async def book(
     uow: UnitOfWork,
     cfg: SchedulingConfig,
-    principal: Principal,
+    principal: TenantPrincipal,
     *,
     data: BookingIn,
     series_id: uuid.UUID | None = None,
@@ -214,13 +207,12 @@ async def book(
     422 codes say why a time is not bookable: IN_THE_PAST, INSIDE_MINIMUM_NOTICE,
     BEYOND_HORIZON, OUTSIDE_AVAILABILITY (including the doctor's time off).
     """
-    assert principal.tenant_id is not None
     tenant_id = principal.tenant_id
     if not principal.can(P.CLINICS_READ, clinic_id=data.clinic_id):
         raise ValidationFailed(
             "No such clinic", errors=[FieldProblem(field="clinic_id", message="no such clinic")]
         )
-    patient_id = await _resolve_patient(uow, principal, clinic_id=data.clinic_id, patient_id=data.patient_id)
+    patient_id = await resolve_patient(uow, principal, clinic_id=data.clinic_id, patient_id=data.patient_id)
     plan: FollowUpPlan | None = None
     if data.follow_up_plan_id is not None:
         plan = await _open_follow_up(
@@ -284,7 +276,7 @@ async def book(
     return appointment
 
 
-def _visible_clause(principal: Principal) -> ColumnElement[bool]:
+def _visible_clause(principal: TenantPrincipal) -> ColumnElement[bool]:
     """Appointments the principal may see: in clinics where they read appointments, or their own."""
     clinics = principal.clinics_for(P.APPOINTMENTS_READ)
     own = Appointment.patient_id == principal.user_id
@@ -296,10 +288,9 @@ def _visible_clause(principal: Principal) -> ColumnElement[bool]:
 
 
 async def get_visible(
-    uow: UnitOfWork, principal: Principal, appointment_id: uuid.UUID, *, lock: bool = False
+    uow: UnitOfWork, principal: TenantPrincipal, appointment_id: uuid.UUID, *, lock: bool = False
 ) -> Appointment:
     """The appointment if the principal may see it (else 404, also for another tenant's)."""
-    assert principal.tenant_id is not None
     stmt = select(Appointment).where(
         Appointment.tenant_id == principal.tenant_id, Appointment.id == appointment_id
     )
@@ -314,7 +305,7 @@ async def get_visible(
 
 async def list_appointments(
     uow: UnitOfWork,
-    principal: Principal,
+    principal: TenantPrincipal,
     *,
     patient_id: uuid.UUID | None,
     doctor_id: uuid.UUID | None,
@@ -325,7 +316,6 @@ async def list_appointments(
     page: PageParams,
 ) -> tuple[list[AppointmentRead], str | None]:
     """Appointments the principal may see, by id (creation) order, filtered."""
-    assert principal.tenant_id is not None
     table = Appointment.__table__
     stmt = select(*table.columns).where(table.c.tenant_id == principal.tenant_id)
     stmt = stmt.where(_visible_clause(principal))
@@ -357,7 +347,7 @@ async def _policy_cutoff(uow: UnitOfWork, appointment: Appointment) -> timedelta
 
 
 async def _change_allowed(
-    uow: UnitOfWork, cfg: SchedulingConfig, principal: Principal, appointment: Appointment
+    uow: UnitOfWork, cfg: SchedulingConfig, principal: TenantPrincipal, appointment: Appointment
 ) -> bool:
     """May the principal cancel or move this appointment now? Returns True when it is staff
     acting inside the patient cut-off (an override, audited as such).
@@ -392,7 +382,7 @@ _EVENTS = {
 async def transition(
     uow: UnitOfWork,
     cfg: SchedulingConfig,
-    principal: Principal,
+    principal: TenantPrincipal,
     *,
     appointment_id: uuid.UUID,
     action: Action,
@@ -432,13 +422,11 @@ async def transition(
     details: dict[str, object] = {"reason": reason} if reason else {}
     if override:
         details["cutoff_override"] = True
-    await audit.record(
+    await audit.record_change(
         uow,
-        tenant_id=appointment.tenant_id,
-        actor=principal.actor,
-        action=f"appointment.{action.value}",
-        subject_type="appointment",
-        subject_id=appointment.id,
+        principal.actor,
+        f"appointment.{action.value}",
+        appointment,
         before={"status": current.value},
         after={"status": target.value},
         details=details,
@@ -451,7 +439,7 @@ async def transition(
 async def reschedule(
     uow: UnitOfWork,
     cfg: SchedulingConfig,
-    principal: Principal,
+    principal: TenantPrincipal,
     *,
     appointment_id: uuid.UUID,
     data: RescheduleIn,

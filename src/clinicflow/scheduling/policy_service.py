@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from clinicflow.audit import service as audit
 from clinicflow.errors import NotFound
-from clinicflow.identity.principal import Principal
+from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.scheduling.models import ClinicSchedulingPolicy
 from clinicflow.scheduling.schemas import SchedulingPolicyIn, SchedulingPolicyRead
@@ -36,10 +36,9 @@ async def get_policy(uow: UnitOfWork, *, tenant_id: uuid.UUID, clinic_id: uuid.U
 
 
 async def put_policy(
-    uow: UnitOfWork, principal: Principal, *, clinic_id: uuid.UUID, data: SchedulingPolicyIn
+    uow: UnitOfWork, principal: TenantPrincipal, *, clinic_id: uuid.UUID, data: SchedulingPolicyIn
 ) -> SchedulingPolicyRead:
     """Replace the clinic's policy; the changed fields are audited."""
-    assert principal.tenant_id is not None
     tenant_id = principal.tenant_id
     before = await get_policy(uow, tenant_id=tenant_id, clinic_id=clinic_id)
     row = (

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from clinicflow.audit import service as audit
 from clinicflow.errors import Forbidden, ValidationFailed
 from clinicflow.identity.permissions import Permission
-from clinicflow.identity.principal import Principal
+from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.scheduling import availability_service as availability
-from clinicflow.scheduling.booking import SchedulingConfig, _resolve_patient, book, get_visible, read
+from clinicflow.scheduling.booking import SchedulingConfig, book, get_visible, read, resolve_patient
 from clinicflow.scheduling.errors import SeriesConflict, SlotUnavailable
 from clinicflow.scheduling.models import AppointmentKind, AppointmentSeries, FollowUpPlan
 from clinicflow.scheduling.schemas import (
@@ -29,7 +29,12 @@ P = Permission
 
 
 async def create_follow_up(
-    uow: UnitOfWork, cfg: SchedulingConfig, principal: Principal, *, parent_id: uuid.UUID, data: FollowUpIn
+    uow: UnitOfWork,
+    cfg: SchedulingConfig,
+    principal: TenantPrincipal,
+    *,
+    parent_id: uuid.UUID,
+    data: FollowUpIn,
 ) -> FollowUpRead:
     """A follow-up of a visit: a plan due in a date window (booked later with
     `follow_up_plan_id`), or a booking now with the same doctor, linked to its parent.
@@ -93,16 +98,15 @@ def series_instants(
 
 
 async def book_series(
-    uow: UnitOfWork, cfg: SchedulingConfig, principal: Principal, *, data: SeriesIn
+    uow: UnitOfWork, cfg: SchedulingConfig, principal: TenantPrincipal, *, data: SeriesIn
 ) -> SeriesRead:
     """Book a weekly or fortnightly series. `all_or_nothing`: one unavailable occurrence refuses
     the whole series (409 SERIES_CONFLICT listing them, nothing booked). `skip_conflicts`:
     books what it can and lists what it skipped and why. Each occurrence is one savepoint."""
-    assert principal.tenant_id is not None
     tz = await availability.require_doctor_at(
         uow, tenant_id=principal.tenant_id, doctor_id=data.doctor_id, clinic_id=data.clinic_id
     )
-    patient_id = await _resolve_patient(uow, principal, clinic_id=data.clinic_id, patient_id=data.patient_id)
+    patient_id = await resolve_patient(uow, principal, clinic_id=data.clinic_id, patient_id=data.patient_id)
     until = datetime.combine(data.until, datetime.min.time(), tzinfo=tz) if data.until else None
     instants = series_instants(
         data.first_starts_at, tz, weeks=1 if data.every == "week" else 2, count=data.occurrences, until=until

@@ -12,7 +12,7 @@ from clinicflow.errors import Forbidden, NotFound
 from clinicflow.identity import directory
 from clinicflow.identity.access import Requires, Web, WebContext, public
 from clinicflow.identity.permissions import Permission
-from clinicflow.identity.principal import Principal
+from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.identity.schemas import DoctorRead
 from clinicflow.platform import idempotency
 from clinicflow.platform.instants import Instant
@@ -47,10 +47,10 @@ from clinicflow.tenancy import service as tenancy
 router = PrefixedRouter(prefix="/api/v1", tags=["scheduling"])
 rooms = APIRouter(tags=["video"])
 P = Permission
-Directory = Annotated[Principal, Depends(Requires(P.DOCTORS_READ))]
-Booker = Annotated[Principal, Depends(Requires(P.APPOINTMENTS_BOOK, P.APPOINTMENTS_SELF, any_of=True))]
-Reader = Annotated[Principal, Depends(Requires(P.APPOINTMENTS_READ, P.APPOINTMENTS_SELF, any_of=True))]
-Manager = Annotated[Principal, Depends(Requires(P.APPOINTMENTS_MANAGE))]
+Directory = Annotated[TenantPrincipal, Depends(Requires(P.DOCTORS_READ))]
+Booker = Annotated[TenantPrincipal, Depends(Requires(P.APPOINTMENTS_BOOK, P.APPOINTMENTS_SELF, any_of=True))]
+Reader = Annotated[TenantPrincipal, Depends(Requires(P.APPOINTMENTS_READ, P.APPOINTMENTS_SELF, any_of=True))]
+Manager = Annotated[TenantPrincipal, Depends(Requires(P.APPOINTMENTS_MANAGE))]
 
 
 async def scheduling(request: Request) -> SchedulingConfig:
@@ -61,8 +61,7 @@ async def scheduling(request: Request) -> SchedulingConfig:
 Config = Annotated[SchedulingConfig, Depends(scheduling)]
 
 
-def _tenant(principal: Principal) -> uuid.UUID:
-    assert principal.tenant_id is not None
+def _tenant(principal: TenantPrincipal) -> uuid.UUID:
     return principal.tenant_id
 
 
@@ -328,7 +327,7 @@ async def get_appointment(appointment_id: uuid.UUID, principal: Reader, ctx: Web
 async def _transition(
     ctx: WebContext,
     config: SchedulingConfig,
-    principal: Principal,
+    principal: TenantPrincipal,
     appointment_id: uuid.UUID,
     action: Action,
     reason: str | None = None,
@@ -409,7 +408,7 @@ async def reschedule(
 async def follow_up(
     appointment_id: uuid.UUID,
     body: FollowUpIn,
-    principal: Annotated[Principal, Depends(Requires(P.APPOINTMENTS_BOOK))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(P.APPOINTMENTS_BOOK))],
     ctx: Web,
     config: Config,
 ) -> FollowUpRead:
@@ -439,7 +438,7 @@ async def book_series(body: SeriesIn, principal: Booker, ctx: Web, config: Confi
     responses=problems(401, 403, 404),
 )
 async def get_policy(
-    clinic_id: uuid.UUID, principal: Annotated[Principal, Depends(Requires(P.CLINICS_READ))], ctx: Web
+    clinic_id: uuid.UUID, principal: Annotated[TenantPrincipal, Depends(Requires(P.CLINICS_READ))], ctx: Web
 ) -> SchedulingPolicyRead:
     """Cancellation cut-off and no-show grace (defaults until set)."""
     if not principal.can(P.CLINICS_READ, clinic_id=clinic_id):
@@ -456,7 +455,7 @@ async def get_policy(
 async def put_policy(
     clinic_id: uuid.UUID,
     body: SchedulingPolicyIn,
-    principal: Annotated[Principal, Depends(Requires(P.CLINICS_UPDATE))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(P.CLINICS_UPDATE))],
     ctx: Web,
 ) -> SchedulingPolicyRead:
     if not principal.can(P.CLINICS_READ, clinic_id=clinic_id):

@@ -13,9 +13,9 @@ from fastapi import Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict
 
 from clinicflow.errors import Forbidden, NotFound
-from clinicflow.identity.access import Requires, Web, WebContext
+from clinicflow.identity.access import Requires, RequiresAnyone, Web, WebContext
 from clinicflow.identity.permissions import Permission
-from clinicflow.identity.principal import Principal
+from clinicflow.identity.principal import Principal, TenantPrincipal
 from clinicflow.identity.schemas import Email, FullName, NewPassword
 from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import Page, Paging
@@ -66,7 +66,7 @@ def _allowed(principal: Principal, permission: Permission, clinic_id: uuid.UUID 
 )
 async def create_tenant(
     body: TenantOnboard,
-    principal: Annotated[Principal, Depends(Requires(P.TENANTS_CREATE))],
+    principal: Annotated[Principal, Depends(RequiresAnyone(P.TENANTS_CREATE))],
     ctx: Web,
 ) -> TenantRead:
     """Create a tenant with its first administrator (platform admins only)."""
@@ -85,7 +85,7 @@ async def create_tenant(
 
 @router.get("/tenants", response_model=Page[TenantRead], responses=problems(401, 403, 422))
 async def list_tenants(
-    principal: Annotated[Principal, Depends(Requires(P.TENANTS_READ))], ctx: Web, page: Paging
+    principal: Annotated[Principal, Depends(RequiresAnyone(P.TENANTS_READ))], ctx: Web, page: Paging
 ) -> Page[TenantRead]:
     """Every tenant (platform admins only)."""
     async with ctx.db.reading() as uow:
@@ -98,10 +98,9 @@ async def list_tenants(
 
 @router.get("/clinics", response_model=Page[ClinicRead], responses=problems(401, 403, 422))
 async def list_clinics(
-    principal: Annotated[Principal, Depends(Requires(P.CLINICS_READ))], ctx: Web, page: Paging
+    principal: Annotated[TenantPrincipal, Depends(Requires(P.CLINICS_READ))], ctx: Web, page: Paging
 ) -> Page[ClinicRead]:
     """Clinics you may see, oldest first."""
-    assert principal.tenant_id is not None
     async with ctx.db.reading() as uow:
         items, cursor = await tenancy.list_clinics(
             uow, tenant_id=principal.tenant_id, page=page, only=principal.clinics_for(P.CLINICS_READ)
@@ -117,11 +116,10 @@ async def list_clinics(
 )
 async def create_clinic(
     body: ClinicCreate,
-    principal: Annotated[Principal, Depends(Requires(P.CLINICS_CREATE))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(P.CLINICS_CREATE))],
     ctx: Web,
 ) -> ClinicRead:
     """Create a clinic (tenant-wide `clinics:create`)."""
-    assert principal.tenant_id is not None
     _allowed(principal, P.CLINICS_CREATE, None)
     async with ctx.db.transaction() as uow:
         clinic = await tenancy.create_clinic(
@@ -133,10 +131,9 @@ async def create_clinic(
 @router.get("/clinics/{clinic_id}", response_model=ClinicRead, responses=problems(401, 403, 404))
 async def get_clinic(
     clinic_id: uuid.UUID,
-    principal: Annotated[Principal, Depends(Requires(P.CLINICS_READ))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(P.CLINICS_READ))],
     ctx: Web,
 ) -> ClinicRead:
-    assert principal.tenant_id is not None
     _visible(principal, P.CLINICS_READ, clinic_id, "Clinic")
     async with ctx.db.reading() as uow:
         clinic = await tenancy.get_clinic_or_raise(uow, tenant_id=principal.tenant_id, clinic_id=clinic_id)
@@ -147,11 +144,10 @@ async def get_clinic(
 async def update_clinic(
     clinic_id: uuid.UUID,
     body: ClinicCreate,
-    principal: Annotated[Principal, Depends(Requires(P.CLINICS_UPDATE))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(P.CLINICS_UPDATE))],
     ctx: Web,
 ) -> ClinicRead:
     """Replace a clinic's fields (`clinics:update` for this clinic)."""
-    assert principal.tenant_id is not None
     _visible(principal, P.CLINICS_READ, clinic_id, "Clinic")
     _allowed(principal, P.CLINICS_UPDATE, clinic_id)
     async with ctx.db.transaction() as uow:
@@ -166,11 +162,10 @@ async def update_clinic(
 )
 async def delete_clinic(
     clinic_id: uuid.UUID,
-    principal: Annotated[Principal, Depends(Requires(P.CLINICS_DELETE))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(P.CLINICS_DELETE))],
     ctx: Web,
 ) -> Response:
     """Archive a clinic and its locations; refused (409) while it has future work."""
-    assert principal.tenant_id is not None
     _visible(principal, P.CLINICS_READ, clinic_id, "Clinic")
     _allowed(principal, P.CLINICS_DELETE, clinic_id)
     async with ctx.db.transaction() as uow:
@@ -185,12 +180,11 @@ async def delete_clinic(
 
 @router.get("/clinic-locations", response_model=Page[LocationRead], responses=problems(401, 403, 422))
 async def list_locations(
-    principal: Annotated[Principal, Depends(Requires(P.LOCATIONS_READ))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(P.LOCATIONS_READ))],
     ctx: Web,
     page: Paging,
     clinic_id: Annotated[uuid.UUID | None, Query(description="Only this clinic's locations")] = None,
 ) -> Page[LocationRead]:
-    assert principal.tenant_id is not None
     async with ctx.db.reading() as uow:
         items, cursor = await tenancy.list_locations(
             uow,
@@ -210,11 +204,10 @@ async def list_locations(
 )
 async def create_location(
     body: LocationCreate,
-    principal: Annotated[Principal, Depends(Requires(P.LOCATIONS_MANAGE))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(P.LOCATIONS_MANAGE))],
     ctx: Web,
 ) -> LocationRead:
     """Add a location (site, room, desk) to a clinic you manage."""
-    assert principal.tenant_id is not None
     _allowed(principal, P.LOCATIONS_MANAGE, body.clinic_id)
     async with ctx.db.transaction() as uow:
         location = await tenancy.create_location(
@@ -223,9 +216,10 @@ async def create_location(
         return LocationRead.model_validate(location)
 
 
-async def _visible_location(ctx: WebContext, principal: Principal, location_id: uuid.UUID) -> LocationRead:
+async def _visible_location(
+    ctx: WebContext, principal: TenantPrincipal, location_id: uuid.UUID
+) -> LocationRead:
     """The live location if the principal may see its clinic (404 otherwise, also another tenant's)."""
-    assert principal.tenant_id is not None
     async with ctx.db.reading() as uow:
         location = await tenancy.get_location(uow, tenant_id=principal.tenant_id, location_id=location_id)
         if location is None or not principal.can(P.LOCATIONS_READ, clinic_id=location.clinic_id):
@@ -236,7 +230,7 @@ async def _visible_location(ctx: WebContext, principal: Principal, location_id: 
 @router.get("/clinic-locations/{location_id}", response_model=LocationRead, responses=problems(401, 403, 404))
 async def get_location(
     location_id: uuid.UUID,
-    principal: Annotated[Principal, Depends(Requires(P.LOCATIONS_READ))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(P.LOCATIONS_READ))],
     ctx: Web,
 ) -> LocationRead:
     return await _visible_location(ctx, principal, location_id)
@@ -248,11 +242,10 @@ async def get_location(
 async def update_location(
     location_id: uuid.UUID,
     body: LocationCreate,
-    principal: Annotated[Principal, Depends(Requires(P.LOCATIONS_MANAGE))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(P.LOCATIONS_MANAGE))],
     ctx: Web,
 ) -> LocationRead:
     """Replace a location's fields; moving it needs `locations:manage` in both clinics."""
-    assert principal.tenant_id is not None
     current_clinic = (await _visible_location(ctx, principal, location_id)).clinic_id
     _allowed(principal, P.LOCATIONS_MANAGE, current_clinic)
     _allowed(principal, P.LOCATIONS_MANAGE, body.clinic_id)
@@ -270,10 +263,9 @@ async def update_location(
 )
 async def delete_location(
     location_id: uuid.UUID,
-    principal: Annotated[Principal, Depends(Requires(P.LOCATIONS_MANAGE))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(P.LOCATIONS_MANAGE))],
     ctx: Web,
 ) -> Response:
-    assert principal.tenant_id is not None
     clinic_id = (await _visible_location(ctx, principal, location_id)).clinic_id
     _allowed(principal, P.LOCATIONS_MANAGE, clinic_id)
     async with ctx.db.transaction() as uow:

@@ -21,7 +21,7 @@ from clinicflow.audit import service as audit
 from clinicflow.audit.service import SYSTEM, Actor
 from clinicflow.errors import FieldProblem, Forbidden, ValidationFailed
 from clinicflow.identity.permissions import Permission
-from clinicflow.identity.principal import Principal
+from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform import runtime
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.jobs import job_app
@@ -215,7 +215,7 @@ async def withdraw_offer(
 
 
 async def accept(
-    uow: UnitOfWork, cfg: WaitlistConfig, principal: Principal, *, entry_id: uuid.UUID
+    uow: UnitOfWork, cfg: WaitlistConfig, principal: TenantPrincipal, *, entry_id: uuid.UUID
 ) -> EntryRead:
     """The invited patient takes the offer: the held slot becomes their appointment and the
     entry is promoted, in one transaction."""
@@ -283,7 +283,7 @@ async def _promoted(
 
 
 async def decline(
-    uow: UnitOfWork, cfg: WaitlistConfig, principal: Principal, *, entry_id: uuid.UUID
+    uow: UnitOfWork, cfg: WaitlistConfig, principal: TenantPrincipal, *, entry_id: uuid.UUID
 ) -> EntryRead:
     """The invited patient says no: they wait on (or expire, past their own expiry), the slot
     is freed and offered to the next candidate in the same transaction."""
@@ -347,7 +347,7 @@ async def _back_in_queue(
 async def promote(
     uow: UnitOfWork,
     cfg: WaitlistConfig,
-    principal: Principal,
+    principal: TenantPrincipal,
     *,
     entry_id: uuid.UUID,
     starts_at: datetime,
@@ -386,7 +386,7 @@ async def promote(
 async def invite_for_appointment(
     uow: UnitOfWork,
     cfg: WaitlistConfig,
-    principal: Principal,
+    principal: TenantPrincipal,
     *,
     appointment_id: uuid.UUID,
     entry_id: uuid.UUID | None,

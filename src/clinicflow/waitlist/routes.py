@@ -11,7 +11,7 @@ from clinicflow.errors import Forbidden, NotFound
 from clinicflow.identity import directory
 from clinicflow.identity.access import Requires, Web
 from clinicflow.identity.permissions import Permission
-from clinicflow.identity.principal import Principal
+from clinicflow.identity.principal import Principal, TenantPrincipal
 from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
@@ -32,10 +32,10 @@ from clinicflow.waitlist.service import WaitlistConfig
 
 router = PrefixedRouter(prefix="/api/v1", tags=["waitlist"])
 P = Permission
-Reader = Annotated[Principal, Depends(Requires(P.WAITLIST_READ))]
-Member = Annotated[Principal, Depends(Requires(P.WAITLIST_READ, P.WAITLIST_SELF, any_of=True))]
-Actor = Annotated[Principal, Depends(Requires(P.WAITLIST_MANAGE, P.WAITLIST_SELF, any_of=True))]
-Manager = Annotated[Principal, Depends(Requires(P.WAITLIST_MANAGE))]
+Reader = Annotated[TenantPrincipal, Depends(Requires(P.WAITLIST_READ))]
+Member = Annotated[TenantPrincipal, Depends(Requires(P.WAITLIST_READ, P.WAITLIST_SELF, any_of=True))]
+Actor = Annotated[TenantPrincipal, Depends(Requires(P.WAITLIST_MANAGE, P.WAITLIST_SELF, any_of=True))]
+Manager = Annotated[TenantPrincipal, Depends(Requires(P.WAITLIST_MANAGE))]
 
 
 async def waitlist_config(request: Request) -> WaitlistConfig:
@@ -141,7 +141,6 @@ async def history(
     if patient_id != principal.user_id and not principal.has(P.WAITLIST_READ):
         raise NotFound("Patient not found")
     async with ctx.db.reading() as uow:
-        assert principal.tenant_id is not None
         if not await directory.is_patient(uow, tenant_id=principal.tenant_id, user_id=patient_id):
             raise NotFound("Patient not found")
         items, cursor = await service.patient_history(
@@ -183,7 +182,7 @@ def _same_tenant(
 async def get_policy(
     tenant_id: uuid.UUID,
     clinic_id: uuid.UUID,
-    principal: Annotated[Principal, Depends(Requires(P.CLINICS_READ))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(P.CLINICS_READ))],
     ctx: Web,
 ) -> PolicyRead:
     """The clinic's waitlist policy (defaults until set)."""
@@ -201,7 +200,7 @@ async def put_policy(
     tenant_id: uuid.UUID,
     clinic_id: uuid.UUID,
     body: PolicyIn,
-    principal: Annotated[Principal, Depends(Requires(P.CLINICS_UPDATE))],
+    principal: Annotated[TenantPrincipal, Depends(Requires(P.CLINICS_UPDATE))],
     ctx: Web,
 ) -> PolicyRead:
     """Replace the policy (audited); new weights re-order the queue at once."""

@@ -20,8 +20,9 @@ from sqlalchemy.dialects.postgresql import insert
 from clinicflow.audit import service as audit
 from clinicflow.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
 from clinicflow.identity import directory
+from clinicflow.identity import policy as identity_policy
 from clinicflow.identity.permissions import Permission
-from clinicflow.identity.principal import Principal
+from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.clock import Clock
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.ids import uuid7
@@ -137,11 +138,10 @@ def _key_sql(weights: scoring.Weights) -> Any:
 
 
 async def put_policy(
-    uow: UnitOfWork, principal: Principal, *, clinic_id: uuid.UUID, data: PolicyIn
+    uow: UnitOfWork, principal: TenantPrincipal, *, clinic_id: uuid.UUID, data: PolicyIn
 ) -> PolicyRead:
     """Replace the clinic's policy; changed fields are audited. New weights re-key the clinic's
     waiting entries in the same transaction, so the queue order follows at once."""
-    assert principal.tenant_id is not None
     tenant_id = principal.tenant_id
     before = await get_policy(uow, tenant_id=tenant_id, clinic_id=clinic_id)
     row = await policy_row(uow, tenant_id=tenant_id, clinic_id=clinic_id, lock=True)
@@ -228,34 +228,28 @@ def read(entry: WaitlistEntry, weights: scoring.Weights, now: datetime) -> Entry
 
 
 async def _patient_for(
-    uow: UnitOfWork, principal: Principal, *, clinic_id: uuid.UUID, patient_id: uuid.UUID | None
+    uow: UnitOfWork, principal: TenantPrincipal, *, clinic_id: uuid.UUID, patient_id: uuid.UUID | None
 ) -> uuid.UUID:
-    assert principal.tenant_id is not None
-    if principal.can(P.WAITLIST_MANAGE, clinic_id=clinic_id):
-        if patient_id is None:
-            raise ValidationFailed(
-                "Staff add a patient", errors=[FieldProblem(field="patient_id", message="required")]
-            )
-        if not await directory.is_patient(uow, tenant_id=principal.tenant_id, user_id=patient_id):
-            raise ValidationFailed(
-                "No such patient", errors=[FieldProblem(field="patient_id", message="no such patient")]
-            )
-        return patient_id
-    if principal.has(P.WAITLIST_SELF):
-        if patient_id is not None and patient_id != principal.user_id:
-            raise Forbidden("Patients join the waitlist for themselves only")
-        return principal.user_id
-    raise Forbidden("You may not add patients to this clinic's waitlist")
+    return await identity_policy.resolve_patient(
+        uow,
+        principal,
+        clinic_id=clinic_id,
+        patient_id=patient_id,
+        staff=P.WAITLIST_MANAGE,
+        self_service=P.WAITLIST_SELF,
+        doing="join the waitlist",
+    )
 
 
-async def join(uow: UnitOfWork, cfg: WaitlistConfig, principal: Principal, *, data: JoinIn) -> EntryRead:
+async def join(
+    uow: UnitOfWork, cfg: WaitlistConfig, principal: TenantPrincipal, *, data: JoinIn
+) -> EntryRead:
     """Put a patient on a clinic's (or one doctor's) waitlist.
 
     One live entry per patient and target (409 WAITLIST_DUPLICATE, by a unique
     index); at most `max_queue_size` live entries per clinic (409 WAITLIST_FULL,
     exact under concurrency: joins of one clinic serialise on its policy row).
     """
-    assert principal.tenant_id is not None
     tenant_id = principal.tenant_id
     if not principal.can(P.CLINICS_READ, clinic_id=data.clinic_id) or not await tenancy.clinic_exists(
         uow, tenant_id=tenant_id, clinic_id=data.clinic_id
@@ -322,7 +316,7 @@ async def join(uow: UnitOfWork, cfg: WaitlistConfig, principal: Principal, *, da
     return read(entry, weights, now)
 
 
-def _visible(principal: Principal) -> Any:
+def _visible(principal: TenantPrincipal) -> Any:
     clinics = principal.clinics_for(P.WAITLIST_READ)
     own = WaitlistEntry.patient_id == principal.user_id
     if clinics is None:
@@ -331,10 +325,9 @@ def _visible(principal: Principal) -> Any:
 
 
 async def visible_entry(
-    uow: UnitOfWork, principal: Principal, entry_id: uuid.UUID, *, lock: bool = False
+    uow: UnitOfWork, principal: TenantPrincipal, entry_id: uuid.UUID, *, lock: bool = False
 ) -> WaitlistEntry:
     """The entry if the principal may see it (their own, or in a clinic whose queue they read)."""
-    assert principal.tenant_id is not None
     stmt = select(WaitlistEntry).where(
         WaitlistEntry.tenant_id == principal.tenant_id, WaitlistEntry.id == entry_id
     )
@@ -367,7 +360,7 @@ def _decode(cursor: str) -> tuple[float, datetime, uuid.UUID]:
 async def list_queue(
     uow: UnitOfWork,
     cfg: WaitlistConfig,
-    principal: Principal,
+    principal: TenantPrincipal,
     *,
     clinic_id: uuid.UUID,
     doctor_id: uuid.UUID | None,
@@ -376,7 +369,6 @@ async def list_queue(
     cursor: str | None,
 ) -> tuple[list[EntryRead], str | None]:
     """A clinic's entries in priority order (pinned, then score, then join time), keyset-paginated."""
-    assert principal.tenant_id is not None
     if not principal.can(P.WAITLIST_READ, clinic_id=clinic_id):
         raise NotFound("Clinic not found")
     weights = await weights_for(uow, tenant_id=principal.tenant_id, clinic_id=clinic_id)
@@ -411,10 +403,14 @@ async def list_queue(
 
 
 async def patient_history(
-    uow: UnitOfWork, cfg: WaitlistConfig, principal: Principal, *, patient_id: uuid.UUID, page: PageParams
+    uow: UnitOfWork,
+    cfg: WaitlistConfig,
+    principal: TenantPrincipal,
+    *,
+    patient_id: uuid.UUID,
+    page: PageParams,
 ) -> tuple[list[EntryRead], str | None]:
     """One page of a patient's entries, newest first: their own, or those in clinics the caller reads."""
-    assert principal.tenant_id is not None
     stmt = select(WaitlistEntry).where(
         WaitlistEntry.tenant_id == principal.tenant_id, WaitlistEntry.patient_id == patient_id
     )
@@ -482,7 +478,7 @@ async def close(
 
 
 async def patch(
-    uow: UnitOfWork, cfg: WaitlistConfig, principal: Principal, *, entry_id: uuid.UUID, data: EntryPatch
+    uow: UnitOfWork, cfg: WaitlistConfig, principal: TenantPrincipal, *, entry_id: uuid.UUID, data: EntryPatch
 ) -> EntryRead:
     """Cancel, change notes or window (the patient or staff), or reorder (staff, with a reason)."""
     from clinicflow.waitlist import offers  # cancelling an invited entry releases its hold
@@ -565,11 +561,10 @@ async def patch(
 
 
 async def stats(
-    uow: UnitOfWork, cfg: WaitlistConfig, principal: Principal, *, clinic_id: uuid.UUID
+    uow: UnitOfWork, cfg: WaitlistConfig, principal: TenantPrincipal, *, clinic_id: uuid.UUID
 ) -> StatsRead:
     """Queue depth by status, wait of active entries, today's promotions and expiries (clinic
     day), and the conversion rate over the last 30 days."""
-    assert principal.tenant_id is not None
     if not principal.can(P.WAITLIST_READ, clinic_id=clinic_id):
         raise NotFound("Clinic not found")
     zone = await tenancy.clinic_timezone(uow, tenant_id=principal.tenant_id, clinic_id=clinic_id)
