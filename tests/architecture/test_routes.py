@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from clinicflow.app import create_app
 from clinicflow.config import Environment, Settings
-from clinicflow.identity.access import Requires, public
+from clinicflow.identity.access import Authorized, public
 from clinicflow.platform.db import Database
 
 #: Operational endpoints outside the API, public by design (load balancers, Prometheus).
@@ -28,7 +28,7 @@ def _app(*routers: APIRouter) -> FastAPI:
 
 def _declaration(dependant: Dependant) -> str | None:
     for dependency in dependant.dependencies:
-        if isinstance(dependency.call, Requires):
+        if isinstance(dependency.call, Authorized):
             return repr(dependency.call)
         if dependency.call is public:
             return "public"

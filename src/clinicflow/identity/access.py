@@ -92,7 +92,7 @@ async def authenticate(request: Request) -> Principal:
     return principal
 
 
-class _Authorized:
+class Authorized:
     """Authenticate, then check the permissions (held somewhere: resource checks narrow later)."""
 
     def __init__(self, *permissions: Permission, any_of: bool = False) -> None:
@@ -111,7 +111,7 @@ class _Authorized:
             )
 
 
-class Requires(_Authorized):
+class Requires(Authorized):
     """Dependency: a signed-in tenant member with these permissions (403 otherwise).
 
     Returns a `TenantPrincipal`: a use case behind it always has a tenant.
@@ -131,7 +131,7 @@ class Requires(_Authorized):
         return principal
 
 
-class RequiresAnyone(_Authorized):
+class RequiresAnyone(Authorized):
     """Dependency: any signed-in principal, platform admins included, with these permissions."""
 
     async def __call__(
