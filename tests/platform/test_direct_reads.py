@@ -1,4 +1,5 @@
-"""Read units of work run Core statements on psycopg directly: same rows, same errors as the engine."""
+"""Reads: `execute` in a read unit of work answers as in a transaction; hot reads (`direct.Query`,
+compiled once, run on psycopg) answer with the same rows and the same errors as the engine."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Executable, func, literal, select, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Executable, any_, bindparam, func, literal, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from clinicflow.platform.db import Database
-from clinicflow.platform.db.direct import StatementCache
+from clinicflow.platform.db.direct import Query
 from clinicflow.tenancy.models import Clinic, ClinicLocation
 from tests.factories import make_clinic, make_tenant
 
@@ -122,15 +123,95 @@ async def test_errors_are_sqlalchemy_errors_and_the_connection_stays_usable(data
         assert (await uow.execute(text("SELECT 2"))).scalar_one() == 2
 
 
-async def test_the_statement_cache_is_bounded(database: Database) -> None:
-    cache = StatementCache(database.read_engine.dialect, size=2)
-    for n in range(5):  # five shapes: a different column count each
-        cache.prepare(select(*[literal(i) for i in range(n + 1)]))
-    assert len(cache._plans) == 2
-    sql, params, _ = cache.prepare(select(literal(7).label("seven")))
-    assert "seven" in sql
-    assert params is not None
-    assert 7 in params.values()
+async def _fetched_and_engine(
+    database: Database, statement: Any
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Rows of `statement` as a hot read (`fetch`) and through SQLAlchemy's engine."""
+    query = Query(statement)
+    async with database.reading() as uow:
+        fetched = [tuple(row.values()) for row in await uow.fetch(query)]
+    async with database.transaction() as uow:
+        engine = [tuple(r) for r in (await uow.execute(statement)).all()]
+    return fetched, engine
+
+
+async def test_a_query_is_compiled_once_and_never_shares_values(
+    database: Database, world: dict[str, Any]
+) -> None:
+    """The SQL text is fixed at construction (statements built once); the values are each call's own."""
+    query = Query(
+        select(clinics.c.id).where(clinics.c.tenant_id == bindparam("tenant_id")).order_by(clinics.c.id)
+    )
+    sql = query.sql
+    async with database.reading() as uow:
+        first = [row["id"] for row in await uow.fetch(query, tenant_id=world["a"])]
+        second = [row["id"] for row in await uow.fetch(query, tenant_id=world["b"])]
+    assert query.sql == sql
+    assert "%(tenant_id)s" in sql
+    assert first == sorted(world["a_clinics"])
+    assert second == [world["b_clinic"]]
+    literal_seven = Query(select(literal(7).label("seven")))
+    assert "seven" in literal_seven.sql
+    assert 7 in literal_seven.parameters({}).values()
+
+
+async def test_query_rows_match_the_engine_for_every_column_type(
+    database: Database, world: dict[str, Any]
+) -> None:
+    statement = select(locations).order_by(locations.c.name)
+    fetched, engine = await _fetched_and_engine(database, statement)
+    assert fetched == engine
+    assert len(fetched) == 2
+    assert Decimal("52.520008") in fetched[0]
+
+
+async def test_query_lists_of_any_length_through_any(database: Database, world: dict[str, Any]) -> None:
+    query = Query(
+        select(clinics.c.id)
+        .where(clinics.c.id == any_(bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
+        .order_by(clinics.c.id)
+    )
+    wanted = world["a_clinics"]
+    for ids in (wanted[:1], wanted, [], [world["b_clinic"], *wanted[:2]]):
+        async with database.reading() as uow:
+            rows = await uow.fetch(query, ids=ids)
+        assert sorted(row["id"] for row in rows) == sorted(ids)
+
+
+async def test_query_bind_processors_apply_jsonb_values(database: Database) -> None:
+    query = Query(select(bindparam("doc", type_=JSONB).label("doc")))
+    async with database.reading() as uow:
+        assert await uow.fetch(query, doc={"weekdays": [1, 3]}) == [{"doc": {"weekdays": [1, 3]}}]
+
+
+def test_a_query_refuses_what_would_change_its_sql_or_values_it_does_not_name() -> None:
+    with pytest.raises(TypeError, match="ANY"):
+        Query(select(clinics.c.id).where(clinics.c.id.in_([uuid.uuid4()])))
+    query = Query(select(clinics.c.id).where(clinics.c.tenant_id == bindparam("tenant_id")))
+    with pytest.raises(TypeError, match="no parameter named tenant"):
+        query.parameters({"tenant": uuid.uuid4()})
+    with pytest.raises(TypeError, match="needed for tenant_id"):
+        query.parameters({})
+
+
+async def test_query_errors_are_sqlalchemy_errors_and_the_connection_stays_usable(database: Database) -> None:
+    async with database.reading() as uow:
+        with pytest.raises(ProgrammingError) as missing:
+            await uow.fetch(Query(text("SELECT * FROM no_such_table")))
+        assert "no_such_table" in str(missing.value)
+        with pytest.raises(IntegrityError):  # each psycopg error class maps to SQLAlchemy's
+            await uow.fetch(Query(text("DO $$ BEGIN RAISE unique_violation; END $$")))
+        assert await uow.fetch_one(Query(text("SELECT 1 AS one"))) == {"one": 1}
+
+
+async def test_a_query_in_a_transaction_sees_its_own_pending_writes(database: Database) -> None:
+    tenant = await make_tenant(database)
+    query = Query(
+        select(func.count().label("n")).select_from(clinics).where(clinics.c.tenant_id == bindparam("t"))
+    )
+    async with database.transaction() as uow:
+        uow.session.add(Clinic(tenant_id=tenant.id, name="New", slug="new", timezone="Europe/Berlin"))
+        assert await uow.fetch_one(query, t=tenant.id) == {"n": 1}
 
 
 async def test_parallel_reads_each_get_their_own_tenant_s_rows(

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from clinicflow.app import create_app
 from clinicflow.config import Settings
 from clinicflow.platform.db import Database
+from clinicflow.platform.db.direct import Query
 from clinicflow.platform.health import READY_BUDGET_SECONDS
 from clinicflow.platform.logging import configure_logging
 from clinicflow.platform.migrations import head_revision
@@ -69,8 +70,11 @@ async def test_reads_answer_503_with_retry_after_when_no_connection_frees_up(dat
     database = Database(database_url, pool_size=1, max_overflow=0, read_timeout=0.2)
     holding, done = asyncio.Event(), asyncio.Event()
 
+    one = Query(text("SELECT 1"))
+
     async def hold_the_only_connection() -> None:
-        async with database.reading():
+        async with database.reading() as uow:
+            await uow.fetch(one)  # a read unit of work takes its connection at its first read
             holding.set()
             await done.wait()
 
@@ -78,8 +82,8 @@ async def test_reads_answer_503_with_retry_after_when_no_connection_frees_up(dat
     try:
         await holding.wait()
         with pytest.raises(DatabaseUnavailable) as busy:
-            async with database.reading():
-                pass
+            async with database.reading() as uow:
+                await uow.fetch(one)
         done.set()
         await holder
         assert busy.value.status == 503
@@ -162,9 +166,10 @@ async def test_metrics_report_every_database_pool(database: Database) -> None:
 
     async with database.reading() as uow:
         assert uow.read_only
+        await uow.fetch(Query(text("SELECT 1")))  # a hot read holds its connection until the end
         track_pool(database.pool_status)
         exposed = generate_latest(REGISTRY).decode()
     assert 'clinicflow_db_pool_connections{pool="read",state="checked_out"} 1.0' in exposed
     assert 'clinicflow_db_pool_connections{pool="write",state="checked_out"} 0.0' in exposed
-    # A Core read never touches the ORM read engine.
+    # A hot read never touches the engine that serves every other read.
     assert 'clinicflow_db_pool_connections{pool="read_orm",state="checked_out"} 0.0' in exposed

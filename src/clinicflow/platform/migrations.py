@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
 from clinicflow.platform.db.database import Database
+from clinicflow.platform.db.direct import Query
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
@@ -40,14 +41,14 @@ def head_revision() -> str:
     return head
 
 
-_CURRENT_REVISION = text("SELECT version_num FROM alembic_version")  # built once: readiness probes
+_CURRENT_REVISION = Query(text("SELECT version_num FROM alembic_version"))  # readiness probes
 
 
 async def current_revision(database: Database) -> str | None:
     """The revision the database is at, or None before the first migration."""
     try:
         async with database.reading() as uow:
-            result = await uow.execute(_CURRENT_REVISION)
-            return result.scalar_one_or_none()
+            row = await uow.fetch_one(_CURRENT_REVISION)
+            return None if row is None else str(row["version_num"])
     except ProgrammingError:  # alembic_version does not exist yet
         return None

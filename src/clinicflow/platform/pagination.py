@@ -10,16 +10,16 @@ import base64
 import binascii
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Generic, TypeVar, TypeVarTuple
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select, bindparam
 from sqlalchemy.orm import InstrumentedAttribute
 
 from clinicflow.errors import FieldProblem, ValidationFailed
-from clinicflow.platform.db import UnitOfWork
+from clinicflow.platform.db import UnitOfWork, direct
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -96,6 +96,53 @@ async def read_page(
     keys = list(result.keys())
     items = _list_of(model).validate_python([dict(zip(keys, row, strict=True)) for row in result.all()])
     return page_of(items, params)
+
+
+class KeysetPages(Generic[M]):
+    """Keyset pages of one statement, for a hot list read: compiled once per filter combination.
+
+    `base` names its fixed values as `bindparam`s (a repository's tenant-scoped
+    statement: `tenant_id`); `filters` maps an optional parameter's name to the
+    condition it adds, built with a `bindparam` of that name. `read` leaves out
+    each filter whose value is None, so every combination has its own fixed SQL
+    (compiled on first use by `direct.Query`, never per call) and its own plan.
+    """
+
+    def __init__(
+        self,
+        base: Select[Any],
+        id_column: ColumnElement[Any],
+        model: type[M],
+        *,
+        filters: Mapping[str, Callable[[], ColumnElement[bool]]] | None = None,
+    ) -> None:
+        self.base = base
+        self.id_column = id_column
+        self.model = model
+        self.filters = dict(filters or {})
+        self._queries: dict[tuple[frozenset[str], bool], direct.Query] = {}
+
+    def query(self, filters: frozenset[str], *, after: bool) -> direct.Query:
+        """The compiled page statement with these filters (and a cursor bound when `after`)."""
+        key = (filters, after)
+        query = self._queries.get(key)
+        if query is None:
+            stmt = self.base.where(*(self.filters[name]() for name in sorted(filters)))
+            if after:
+                stmt = stmt.where(self.id_column > bindparam("after"))
+            stmt = stmt.order_by(self.id_column).limit(bindparam("limit"))
+            query = self._queries[key] = direct.Query(stmt)
+        return query
+
+    async def read(self, uow: UnitOfWork, page: PageParams, **values: Any) -> tuple[list[M], str | None]:
+        """One page (oldest first) and the next cursor; a filter whose value is None is left out."""
+        present = frozenset(name for name in self.filters if values.get(name) is not None)
+        bound = {k: v for k, v in values.items() if k not in self.filters or k in present}
+        if page.after is not None:
+            bound["after"] = page.after
+        query = self.query(present, after=page.after is not None)
+        rows = await uow.fetch(query, limit=page.limit + 1, **bound)
+        return page_of(_list_of(self.model).validate_python(rows), page)
 
 
 @functools.cache

@@ -12,7 +12,6 @@ from typing import Annotated
 from fastapi import Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict
 
-from clinicflow.errors import Forbidden, NotFound
 from clinicflow.identity.access import Requires, RequiresAnyone, Web, WebContext
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal, TenantPrincipal
@@ -20,6 +19,7 @@ from clinicflow.identity.schemas import Email, FullName, NewPassword
 from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
+from clinicflow.tenancy import policy
 from clinicflow.tenancy import service as tenancy
 from clinicflow.tenancy.onboarding import onboard_tenant
 from clinicflow.tenancy.schemas import (
@@ -43,16 +43,6 @@ class TenantOnboard(BaseModel):
     admin_email: Email
     admin_password: NewPassword
     admin_full_name: FullName = "Administrator"
-
-
-def _visible(principal: Principal, permission: Permission, clinic_id: uuid.UUID, what: str) -> None:
-    if not principal.can(permission, clinic_id=clinic_id):
-        raise NotFound(f"{what} not found")
-
-
-def _allowed(principal: Principal, permission: Permission, clinic_id: uuid.UUID | None) -> None:
-    if not principal.can(permission, clinic_id=clinic_id):
-        raise Forbidden(f"You need the permission {permission.value} here")
 
 
 # --- tenants (platform) ---------------------------------------------------------------------
@@ -120,7 +110,7 @@ async def create_clinic(
     ctx: Web,
 ) -> ClinicRead:
     """Create a clinic (tenant-wide `clinics:create`)."""
-    _allowed(principal, P.CLINICS_CREATE, None)
+    policy.ensure_allowed(principal, P.CLINICS_CREATE, None)
     async with ctx.db.transaction() as uow:
         clinic = await tenancy.create_clinic(
             uow, tenant_id=principal.tenant_id, data=body, actor=principal.actor
@@ -134,7 +124,7 @@ async def get_clinic(
     principal: Annotated[TenantPrincipal, Depends(Requires(P.CLINICS_READ))],
     ctx: Web,
 ) -> ClinicRead:
-    _visible(principal, P.CLINICS_READ, clinic_id, "Clinic")
+    policy.ensure_clinic_visible(principal, clinic_id)
     async with ctx.db.reading() as uow:
         clinic = await tenancy.get_clinic_or_raise(uow, tenant_id=principal.tenant_id, clinic_id=clinic_id)
         return ClinicRead.model_validate(clinic)
@@ -148,8 +138,7 @@ async def update_clinic(
     ctx: Web,
 ) -> ClinicRead:
     """Replace a clinic's fields (`clinics:update` for this clinic)."""
-    _visible(principal, P.CLINICS_READ, clinic_id, "Clinic")
-    _allowed(principal, P.CLINICS_UPDATE, clinic_id)
+    policy.ensure_clinic_changeable(principal, P.CLINICS_UPDATE, clinic_id)
     async with ctx.db.transaction() as uow:
         clinic = await tenancy.update_clinic(
             uow, tenant_id=principal.tenant_id, clinic_id=clinic_id, data=body, actor=principal.actor
@@ -166,8 +155,7 @@ async def delete_clinic(
     ctx: Web,
 ) -> Response:
     """Archive a clinic and its locations; refused (409) while it has future work."""
-    _visible(principal, P.CLINICS_READ, clinic_id, "Clinic")
-    _allowed(principal, P.CLINICS_DELETE, clinic_id)
+    policy.ensure_clinic_changeable(principal, P.CLINICS_DELETE, clinic_id)
     async with ctx.db.transaction() as uow:
         await tenancy.archive_clinic(
             uow, tenant_id=principal.tenant_id, clinic_id=clinic_id, actor=principal.actor
@@ -208,7 +196,7 @@ async def create_location(
     ctx: Web,
 ) -> LocationRead:
     """Add a location (site, room, desk) to a clinic you manage."""
-    _allowed(principal, P.LOCATIONS_MANAGE, body.clinic_id)
+    policy.ensure_allowed(principal, P.LOCATIONS_MANAGE, body.clinic_id)
     async with ctx.db.transaction() as uow:
         location = await tenancy.create_location(
             uow, tenant_id=principal.tenant_id, data=body, actor=principal.actor
@@ -219,12 +207,11 @@ async def create_location(
 async def _visible_location(
     ctx: WebContext, principal: TenantPrincipal, location_id: uuid.UUID
 ) -> LocationRead:
-    """The live location if the principal may see its clinic (404 otherwise, also another tenant's)."""
+    """The scoped fetch of a location, then the policy: 404 unless its clinic is visible."""
     async with ctx.db.reading() as uow:
         location = await tenancy.get_location(uow, tenant_id=principal.tenant_id, location_id=location_id)
-        if location is None or not principal.can(P.LOCATIONS_READ, clinic_id=location.clinic_id):
-            raise NotFound("Location not found")
-        return LocationRead.model_validate(location)
+        found = None if location is None else LocationRead.model_validate(location)
+    return policy.ensure_location_visible(principal, found)
 
 
 @router.get("/clinic-locations/{location_id}", response_model=LocationRead, responses=problems(401, 403, 404))
@@ -246,9 +233,8 @@ async def update_location(
     ctx: Web,
 ) -> LocationRead:
     """Replace a location's fields; moving it needs `locations:manage` in both clinics."""
-    current_clinic = (await _visible_location(ctx, principal, location_id)).clinic_id
-    _allowed(principal, P.LOCATIONS_MANAGE, current_clinic)
-    _allowed(principal, P.LOCATIONS_MANAGE, body.clinic_id)
+    current = await _visible_location(ctx, principal, location_id)
+    policy.ensure_location_manageable(principal, current, to_clinic=body.clinic_id)
     async with ctx.db.transaction() as uow:
         location = await tenancy.update_location(
             uow, tenant_id=principal.tenant_id, location_id=location_id, data=body, actor=principal.actor
@@ -266,8 +252,8 @@ async def delete_location(
     principal: Annotated[TenantPrincipal, Depends(Requires(P.LOCATIONS_MANAGE))],
     ctx: Web,
 ) -> Response:
-    clinic_id = (await _visible_location(ctx, principal, location_id)).clinic_id
-    _allowed(principal, P.LOCATIONS_MANAGE, clinic_id)
+    current = await _visible_location(ctx, principal, location_id)
+    policy.ensure_location_manageable(principal, current, to_clinic=current.clinic_id)
     async with ctx.db.transaction() as uow:
         await tenancy.archive_location(
             uow, tenant_id=principal.tenant_id, location_id=location_id, actor=principal.actor

@@ -12,7 +12,6 @@ import contextvars
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -68,22 +67,44 @@ class ReadOnlyUnitOfWorkError(RuntimeError):
     """A write (flush, deferred job) was attempted in a read-only unit of work."""
 
 
-@dataclass(frozen=True, slots=True)
 class _Reader:
-    """What a read-only unit of work reads through."""
+    """What a read-only unit of work reads through; each connection is taken on first use."""
 
-    connection: psycopg.AsyncConnection[Any]
-    statements: direct.StatementCache
-    orm_engine: AsyncEngine
+    __slots__ = ("connection", "orm_engine", "pool")
+
+    def __init__(
+        self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], orm_engine: AsyncEngine
+    ) -> None:
+        self.pool = pool
+        self.orm_engine = orm_engine
+        self.connection: psycopg.AsyncConnection[Any] | None = None
+
+    async def psycopg_connection(self) -> psycopg.AsyncConnection[Any]:
+        if self.connection is None:
+            try:
+                self.connection = await self.pool.getconn()
+            except PoolTimeout as exc:
+                raise DatabaseUnavailable() from exc
+        return self.connection
+
+    async def release(self) -> None:
+        if self.connection is not None:
+            connection, self.connection = self.connection, None
+            await self.pool.putconn(connection)
 
 
 class UnitOfWork:
     """One use case's database work: an ORM session plus access to its connection.
 
+    Two ways to read, one for each kind of statement (docs/decisions.md, "One way
+    to query"): `execute` runs any SQLAlchemy statement (Core rows or ORM entities)
+    through SQLAlchemy's public async API; `fetch` runs a `direct.Query`, a hot
+    read compiled once at import, on the psycopg connection itself. Entities are
+    added, deleted and flushed through `session`.
+
     A writing unit of work is one transaction. A read-only one (`Database.reading`)
-    runs in autocommit: its Core statements go straight to a psycopg connection
-    (`platform.db.direct`), and it creates an ORM session only if a service asks
-    for one, so a Core read costs one round trip and no SQLAlchemy engine work.
+    runs in autocommit on read-only connections, taken only when a statement needs
+    one, so a `fetch` costs one round trip and no SQLAlchemy engine work.
     """
 
     def __init__(
@@ -106,14 +127,35 @@ class UnitOfWork:
         return self._session
 
     async def execute(self, statement: Executable) -> Result[Any]:
-        """Run a Core statement (plain rows, not ORM entities) in this unit of work."""
-        if self._reader is not None:
-            return await direct.execute(self._reader.connection, self._reader.statements, statement)
+        """Run any SQLAlchemy statement in this unit of work (a buffered `Result`)."""
         return await self.session.execute(statement)
 
-    async def _close(self) -> None:
+    async def fetch(self, query: direct.Query, **values: Any) -> list[direct.Row]:
+        """Run a hot read compiled once (`direct.Query`): its rows as dicts.
+
+        In a writing unit of work it runs inside the transaction, after pending
+        ORM changes are flushed, so it sees this use case's own writes.
+        """
+        if self._reader is not None:
+            connection = await self._reader.psycopg_connection()
+        else:
+            await self.flush()
+            connection = await self.driver_connection()
+        return await direct.fetch(connection, query, values)
+
+    async def fetch_one(self, query: direct.Query, **values: Any) -> direct.Row | None:
+        """The one row of `fetch`, or None; more than one row is a `LookupError`."""
+        rows = await self.fetch(query, **values)
+        if len(rows) > 1:
+            raise LookupError(f"{query.name}: {len(rows)} rows where at most one was expected")
+        return rows[0] if rows else None
+
+    async def close(self) -> None:
+        """Give back what this unit of work holds (called by `Database`, which opened it)."""
         if self._session is not None:
             await self._session.close()
+        if self._reader is not None:
+            await self._reader.release()
 
     async def driver_connection(self) -> psycopg.AsyncConnection[Any]:
         """The psycopg connection running this transaction (for procrastinate, NOTIFY)."""
@@ -149,11 +191,12 @@ class Database:
         connect_timeout: int = 5,
         application_name: str | None = None,
     ) -> None:
-        """Pools: writes `pool_size` + `max_overflow`; Core reads `read_pool_size`
-        (default: the writes' total); ORM reads `orm_read_pool_size` (default: half
-        the writes'). So the most connections this opens is the sum of the three.
+        """Pools: writes `pool_size` + `max_overflow`; hot reads (`UnitOfWork.fetch`)
+        `read_pool_size` (default: the writes' total); every other read
+        (`UnitOfWork.execute`) `orm_read_pool_size` (default: half the writes'). So
+        the most connections this opens is the sum of the three.
 
-        `read_timeout`: seconds a Core read waits for a connection, and
+        `read_timeout`: seconds a hot read waits for a connection, and
         `pool_timeout` seconds a write or ORM read waits, before
         DatabaseUnavailable (503). `connect_timeout` bounds a connection attempt
         to a server that does not answer. Every connection carries
@@ -179,10 +222,10 @@ class Database:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Reads get their own autocommit connections: toggling the isolation level
         # per checkout on the shared pool cost more CPU than the round trips it
-        # saved. Core reads run on a psycopg pool directly (platform.db.direct);
-        # this engine serves reads that load ORM entities, opens connections only
-        # when one does, and is smaller (such reads are the minority). It is
-        # also the seam for pointing reads at a replica later.
+        # saved. Hot reads (`direct.Query`) run on a psycopg pool directly; this
+        # engine serves every other read (`UnitOfWork.execute`), and opens
+        # connections only when one runs. Both are the seam for pointing reads
+        # at a replica later.
         # Both kinds of read connection are read-only sessions: in autocommit a Core
         # UPDATE would otherwise commit; PostgreSQL refuses it instead (SQLSTATE 25006).
         # Connected as the engine connects (the dialect's connect arguments, including
@@ -223,7 +266,6 @@ class Database:
             open=False,
         )
         self._read_pool_open = False
-        self.statements = direct.StatementCache(self.read_engine.dialect)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
@@ -263,20 +305,13 @@ class Database:
         if not self._read_pool_open:
             await self.read_pool.open()
             self._read_pool_open = True
+        uow = UnitOfWork(reader=_Reader(self.read_pool, self.read_engine))
+        token = _current_uow.set(uow)
         try:
-            connection = await self.read_pool.getconn()
-        except PoolTimeout as exc:
-            raise DatabaseUnavailable() from exc
-        try:
-            uow = UnitOfWork(reader=_Reader(connection, self.statements, self.read_engine))
-            token = _current_uow.set(uow)
-            try:
-                yield uow
-            finally:
-                _current_uow.reset(token)
-                await uow._close()
+            yield uow
         finally:
-            await self.read_pool.putconn(connection)
+            _current_uow.reset(token)
+            await uow.close()
 
     def pool_status(self) -> dict[str, dict[str, int]]:
         """Connections by pool (write, read, read_orm) and state (size, checked_out, overflow)."""

@@ -50,7 +50,7 @@ class TenantScopedRepository(Generic[ModelT]):
         stmt = self.select().where(self.model.id == id_)  # type: ignore[attr-defined]
         if for_update:
             stmt = stmt.with_for_update()
-        result = await self.session.execute(stmt)
+        result = await self.uow.execute(stmt)
         return result.scalar_one_or_none()
 
     def add(self, obj: ModelT) -> ModelT:
@@ -60,5 +60,5 @@ class TenantScopedRepository(Generic[ModelT]):
         return obj
 
     async def list(self, stmt: Select[Any], *, limit: int) -> list[ModelT]:
-        result = await self.session.execute(stmt.limit(limit))
+        result = await self.uow.execute(stmt.limit(limit))
         return list(result.scalars().all())
