@@ -17,9 +17,8 @@ from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.scheduling.schemas import AvailabilityIn, BookingIn, RuleIn
 from clinicflow.scheduling.video import InPersonOnly
 from clinicflow.tenancy import service as tenancy
-from clinicflow.tenancy.models import LocationKind
 from clinicflow.tenancy.onboarding import onboard_tenant
-from clinicflow.tenancy.schemas import ClinicCreate, LocationCreate
+from clinicflow.tenancy.schemas import ClinicCreate, LocationCreate, LocationKind
 
 DEMO_TENANT_SLUG = "demo"
 DEMO_PASSWORD = "clinicflow-demo"

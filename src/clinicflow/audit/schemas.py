@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from clinicflow.errors import FieldProblem, ValidationFailed
+
 
 class AuditEventRead(BaseModel):
     id: uuid.UUID
@@ -34,3 +36,9 @@ class AuditFilters:
     subject_id: uuid.UUID | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.since is not None and self.until is not None and self.until <= self.since:
+            raise ValidationFailed(
+                "The range is empty", errors=[FieldProblem(field="until", message="must be after since")]
+            )

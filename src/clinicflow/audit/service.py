@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import select
-
 from clinicflow.audit.models import AuditEvent
+from clinicflow.audit.repository import AuditRepository
 from clinicflow.audit.schemas import AuditEventRead, AuditFilters
 from clinicflow.platform.context import client_address_var, request_id_var
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.jsonable import to_jsonable
-from clinicflow.platform.pagination import PageParams, read_page
+from clinicflow.platform.pagination import PageParams
 
 
 class ActorType(StrEnum):
@@ -58,7 +57,7 @@ async def record(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Append one audit event to the unit of work (committed with it, or not at all)."""
-    uow.session.add(
+    AuditRepository(uow, tenant_id).add(
         AuditEvent(
             tenant_id=tenant_id,
             actor_type=actor.type.value,
@@ -117,18 +116,4 @@ async def list_events(
     uow: UnitOfWork, *, tenant_id: uuid.UUID, filters: AuditFilters, page: PageParams
 ) -> tuple[list[AuditEventRead], str | None]:
     """The tenant's events, oldest first (UUIDv7 order), filtered, keyset-paginated."""
-    table = AuditEvent.__table__
-    stmt = select(*table.columns).where(table.c.tenant_id == tenant_id)
-    if filters.actor_id is not None:
-        stmt = stmt.where(table.c.actor_id == filters.actor_id)
-    if filters.action is not None:
-        stmt = stmt.where(table.c.action == filters.action)
-    if filters.subject_type is not None:
-        stmt = stmt.where(table.c.subject_type == filters.subject_type)
-    if filters.subject_id is not None:
-        stmt = stmt.where(table.c.subject_id == filters.subject_id)
-    if filters.since is not None:
-        stmt = stmt.where(table.c.at >= filters.since)
-    if filters.until is not None:
-        stmt = stmt.where(table.c.at < filters.until)
-    return await read_page(uow, stmt, AuditEvent.id, page, AuditEventRead)
+    return await AuditRepository(uow, tenant_id).page(filters, page)

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from clinicflow.errors import Forbidden
 from clinicflow.identity.access import Requires, Web
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import TenantPrincipal
+from clinicflow.messaging import policy
 from clinicflow.messaging import service as messaging
 from clinicflow.messaging.schemas import OutboxMessageRead
 from clinicflow.platform.openapi import problems
@@ -28,8 +28,7 @@ async def list_outbox(
     user_id: uuid.UUID | None = None,
 ) -> Page[OutboxMessageRead]:
     """Recorded messages of your tenant, oldest first (tenant-wide `outbox:read`)."""
-    if not principal.can(Permission.OUTBOX_READ, clinic_id=None):
-        raise Forbidden("Reading the outbox needs tenant-wide outbox:read")
+    policy.ensure_can_read_outbox(principal)
     async with ctx.db.reading() as uow:
         items, cursor = await messaging.list_outbox(
             uow, tenant_id=principal.tenant_id, user_id=user_id, page=page

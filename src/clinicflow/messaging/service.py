@@ -5,15 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-
-from clinicflow.messaging.models import OutboxMessage
+from clinicflow.messaging.repository import OutboxRepository
 from clinicflow.messaging.schemas import Channel, OutboxMessageRead
 from clinicflow.messaging.tasks import send
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.ids import uuid7
 from clinicflow.platform.jobs import defer
-from clinicflow.platform.pagination import PageParams, read_page
+from clinicflow.platform.pagination import PageParams
 
 
 async def queue_message(
@@ -49,8 +47,4 @@ async def list_outbox(
     uow: UnitOfWork, *, tenant_id: uuid.UUID, user_id: uuid.UUID | None, page: PageParams
 ) -> tuple[list[OutboxMessageRead], str | None]:
     """The tenant's recorded messages, oldest first, optionally for one user."""
-    table = OutboxMessage.__table__
-    stmt = select(*table.columns).where(table.c.tenant_id == tenant_id)
-    if user_id is not None:
-        stmt = stmt.where(table.c.user_id == user_id)
-    return await read_page(uow, stmt, OutboxMessage.id, page, OutboxMessageRead)
+    return await OutboxRepository(uow, tenant_id).page(page, user_id=user_id)

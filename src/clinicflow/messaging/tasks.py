@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from clinicflow.messaging.models import OutboxMessage
+from clinicflow.messaging.repository import OutboxRepository
 from clinicflow.platform import runtime
 from clinicflow.platform.jobs import DEFAULT_RETRY, job_app
 
@@ -23,9 +24,10 @@ async def send(
 ) -> None:
     """Deliver one message. Idempotent: the message id is the outbox row's id."""
     async with runtime.database().transaction() as uow:
-        if await uow.session.get(OutboxMessage, uuid.UUID(message_id)) is not None:
+        outbox = OutboxRepository(uow, uuid.UUID(tenant_id))
+        if await outbox.get(uuid.UUID(message_id)) is not None:
             return  # a retry after a commit that the worker did not see
-        uow.session.add(
+        outbox.add(
             OutboxMessage(
                 id=uuid.UUID(message_id),
                 tenant_id=uuid.UUID(tenant_id),

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from clinicflow.tenancy.models import LocationKind
+from clinicflow.tenancy.models import LocationKind as LocationKind  # part of the API: location kinds
 
 Slug = Annotated[
     str,
