@@ -1,12 +1,19 @@
-"""The ASGI application: routes, error rendering, middleware and the resources' lifetime."""
+"""The ASGI application: routes, error rendering, middleware and the resources' lifetime.
+
+Building it (`create_app`) has four steps, each one function: the per-app
+configuration (`AppConfig`), the domains' event handlers
+(`register_event_handlers`, the one place where a domain is wired to another's
+events), the resources' lifetime (`_lifespan`) and the HTTP surface (`_routes`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
@@ -32,19 +39,167 @@ from clinicflow.platform.metrics import track_pool
 from clinicflow.platform.migrations import head_revision
 from clinicflow.platform.openapi import document_edge_errors
 from clinicflow.platform.ratelimit import RateLimiter
-from clinicflow.scheduling import guards as _guards  # noqa: F401  (registers the clinic-deletion guard)
-from clinicflow.scheduling import notifications as _notifications  # noqa: F401  (subscribes handlers)
+from clinicflow.scheduling import events as scheduling_events
+from clinicflow.scheduling import guards as scheduling_guards
+from clinicflow.scheduling import notifications as scheduling_notifications
 from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.scheduling.routes import rooms as video_rooms_router
 from clinicflow.scheduling.routes import router as scheduling_router
 from clinicflow.scheduling.video import SignedRoomProvider
+from clinicflow.tenancy import service as tenancy
 from clinicflow.tenancy.routes import router as tenancy_router
-from clinicflow.waitlist import offers as _offers  # noqa: F401  (subscribes to freed slots)
+from clinicflow.waitlist import offers as waitlist_offers
 from clinicflow.waitlist.routes import router as waitlist_router
 from clinicflow.waitlist.service import WaitlistConfig
 from clinicflow.web import home
 
 log = get_logger(__name__)
+
+
+DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
+    auth_router,
+    users_router,
+    tenancy_router,
+    scheduling_router,
+    video_rooms_router,
+    waitlist_router,
+    audit_router,
+    outbox_router,
+)
+
+
+def register_event_handlers() -> None:
+    """Wire every domain's handlers to the events and hooks of the domains they listen to.
+
+    Called once per build by `create_app`; each registration is idempotent (a
+    handler is kept once), so building several apps in one process is safe.
+    Nothing subscribes by being imported.
+    """
+    # Scheduling refuses to archive a clinic that still has upcoming appointments.
+    tenancy.register_clinic_archive_guard(scheduling_guards.future_appointments)
+    # The patient hears of each change to their appointment.
+    for event in scheduling_notifications.TEMPLATES:
+        scheduling_events.subscribe(event, scheduling_notifications.notify_patient)
+    # A freed slot is offered to the waitlist.
+    vacancies = scheduling_events.Event
+    for event in (vacancies.CANCELLED, vacancies.RESCHEDULED, vacancies.NO_SHOW):
+        scheduling_events.subscribe(event, waitlist_offers.on_vacancy)
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    """What one app's requests share, built from the settings (and a test clock)."""
+
+    settings: Settings
+    auth: AuthConfig
+    limiter: RateLimiter
+    scheduling: SchedulingConfig
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock | None) -> AppConfig:
+        if not settings.secret_key:
+            raise ValueError("settings need their secrets: use Settings(...).with_secrets()")
+        passwords.set_memory_cost(settings.password_hash_memory_kib)
+        auth = AuthConfig(
+            keys=TokenKeys(settings.secret_key),
+            clock=clock or SystemClock(),
+            access_ttl_seconds=settings.access_token_ttl_seconds,
+            session_ttl=timedelta(days=settings.session_ttl_days),
+            public_url=settings.public_url,
+        )
+        scheduling = SchedulingConfig(
+            clock=auth.clock,
+            video=SignedRoomProvider(secret_key=settings.secret_key, public_url=settings.public_url),
+        )
+        limiter = RateLimiter(redis_url=settings.redis_url, prefix=settings.rate_limit_prefix)
+        return cls(settings=settings, auth=auth, limiter=limiter, scheduling=scheduling)
+
+    def install(self, app: FastAPI, db: Database) -> None:
+        """Put the database and the shared configuration on `app.state`, where requests find them."""
+        app.state.db = db
+        app.state.worker = None  # the WorkerSupervisor, when this process runs one
+        app.state.web = WebContext(db=db, settings=self.settings, auth=self.auth, limiter=self.limiter)
+        app.state.scheduling = self.scheduling
+        app.state.waitlist = WaitlistConfig(clock=self.scheduling.clock, scheduling=self.scheduling)
+
+
+def _own_database(settings: Settings) -> Database:
+    """The database of a serving process, its pools sized by the settings' connection budget."""
+    # Every connection of this process is named after it, so pg_stat_activity
+    # counts them against the budget (settings.connection_budget).
+    return Database(
+        resolve_database_url(settings),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        read_pool_size=settings.db_read_pool_size,
+        orm_read_pool_size=settings.db_orm_read_pool_size,
+        read_timeout=settings.db_pool_timeout,
+        pool_timeout=settings.db_pool_timeout,
+        connect_timeout=settings.db_connect_timeout,
+        application_name=f"clinicflow-serve-{os.getpid()}",
+    )
+
+
+def _start_worker(app: FastAPI, settings: Settings, name: str) -> asyncio.Task[None]:
+    supervisor = WorkerSupervisor(
+        concurrency=settings.worker_concurrency,
+        heartbeat_seconds=settings.jobs_heartbeat_seconds,
+        stalled_after_seconds=settings.jobs_stalled_after_seconds,
+        name=name,
+    )
+    app.state.worker = supervisor
+    return asyncio.create_task(supervisor.run(), name="clinicflow-worker")
+
+
+def _lifespan(
+    config: AppConfig, *, owns_database: bool, with_worker: bool
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """Open the database, the job queue and the worker at start-up; close them at shutdown.
+
+    A database passed to `create_app` belongs to the caller: nothing is opened.
+    """
+    settings = config.settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not owns_database:  # the caller owns it; app.state.db is set at build
+            yield
+            return
+        db = _own_database(settings)
+        config.install(app, db)
+        runtime.set_database(db)
+        track_pool(db.pool_status)
+        jobs_pool = await open_jobs(
+            libpq_url(db.url),
+            max_size=settings.jobs_pool_size,
+            wait_seconds=settings.db_pool_timeout,
+            connect_timeout=settings.db_connect_timeout,
+            application_name=f"{db.application_name}-jobs",
+        )
+        worker = _start_worker(app, settings, db.application_name) if with_worker else None
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+            await close_jobs(jobs_pool)
+            runtime.set_database(None)
+            await db.dispose()
+
+    return lifespan
+
+
+def _routes(app: FastAPI, settings: Settings, extra_routers: Iterable[APIRouter]) -> None:
+    """Error rendering, middleware, and every router: operations, pages, the domains' APIs."""
+    install_error_handlers(app)
+    document_edge_errors(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.include_router(health_router)
+    home.install(app)
+    for router in (*DOMAIN_ROUTERS, *extra_routers):
+        app.include_router(router)
 
 
 def create_app(
@@ -62,111 +217,20 @@ def create_app(
     worker. With `database` (tests, benchmarks), the caller owns it. `clock` replaces the
     system clock for time-based rules (tests).
     """
-    settings = settings or get_settings()
-    if not settings.secret_key:
-        raise ValueError("settings need their secrets: use Settings(...).with_secrets()")
-    passwords.set_memory_cost(settings.password_hash_memory_kib)
-    auth_config = AuthConfig(
-        keys=TokenKeys(settings.secret_key),
-        clock=clock or SystemClock(),
-        access_ttl_seconds=settings.access_token_ttl_seconds,
-        session_ttl=timedelta(days=settings.session_ttl_days),
-        public_url=settings.public_url,
-    )
-    limiter = RateLimiter(redis_url=settings.redis_url, prefix=settings.rate_limit_prefix)
-
-    scheduling_config = SchedulingConfig(
-        clock=auth_config.clock,
-        video=SignedRoomProvider(secret_key=settings.secret_key, public_url=settings.public_url),
-    )
-
-    def install(app: FastAPI, db: Database) -> None:
-        app.state.db = db
-        app.state.worker = None  # the WorkerSupervisor, when this process runs one
-        app.state.web = WebContext(db=db, settings=settings, auth=auth_config, limiter=limiter)
-        app.state.scheduling = scheduling_config
-        app.state.waitlist = WaitlistConfig(clock=scheduling_config.clock, scheduling=scheduling_config)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if database is not None:  # the caller owns it; app.state.db is set below
-            yield
-            return
-        # Every connection of this process is named after it, so pg_stat_activity
-        # counts them against the budget (settings.connection_budget).
-        process_name = f"clinicflow-serve-{os.getpid()}"
-        db = Database(
-            resolve_database_url(settings),
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-            read_pool_size=settings.db_read_pool_size,
-            orm_read_pool_size=settings.db_orm_read_pool_size,
-            read_timeout=settings.db_pool_timeout,
-            pool_timeout=settings.db_pool_timeout,
-            connect_timeout=settings.db_connect_timeout,
-            application_name=process_name,
-        )
-        install(app, db)
-        runtime.set_database(db)
-        track_pool(db.pool_status)
-        jobs_pool = await open_jobs(
-            libpq_url(db.url),
-            max_size=settings.jobs_pool_size,
-            wait_seconds=settings.db_pool_timeout,
-            connect_timeout=settings.db_connect_timeout,
-            application_name=f"{process_name}-jobs",
-        )
-        worker: asyncio.Task[None] | None = None
-        if with_worker:
-            supervisor = WorkerSupervisor(
-                concurrency=settings.worker_concurrency,
-                heartbeat_seconds=settings.jobs_heartbeat_seconds,
-                stalled_after_seconds=settings.jobs_stalled_after_seconds,
-                name=process_name,
-            )
-            app.state.worker = supervisor
-            worker = asyncio.create_task(supervisor.run(), name="clinicflow-worker")
-        try:
-            yield
-        finally:
-            if worker is not None:
-                worker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
-            await close_jobs(jobs_pool)
-            runtime.set_database(None)
-            await db.dispose()
-
+    config = AppConfig.build(settings or get_settings(), clock)
+    register_event_handlers()
     app = FastAPI(
         title="Clinicflow",
         version="0.1.0",
         summary="Patient flow for multi-clinic organisations.",
-        lifespan=lifespan,
+        lifespan=_lifespan(config, owns_database=database is None, with_worker=with_worker),
         # Our own /docs and /redoc (web.home) serve Swagger UI and Redoc from local copies.
         docs_url=None,
         redoc_url=None,
-        telemetry=None if settings.otel else {"tracing": False, "metrics": False, "logs": False},
+        telemetry=None if config.settings.otel else {"tracing": False, "metrics": False, "logs": False},
     )
     head_revision()  # parse the migration scripts now, not on the first readiness probe
     if database is not None:
-        install(app, database)
-    install_error_handlers(app)
-    document_edge_errors(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.include_router(health_router)
-    home.install(app)
-    domain_routers = (
-        auth_router,
-        users_router,
-        tenancy_router,
-        scheduling_router,
-        video_rooms_router,
-        waitlist_router,
-        audit_router,
-        outbox_router,
-    )
-    for domain_router in domain_routers:
-        app.include_router(domain_router)
-    for router in extra_routers:
-        app.include_router(router)
+        config.install(app, database)
+    _routes(app, config.settings, extra_routers)
     return app

@@ -42,8 +42,58 @@ DEMO_LOGINS = (
 )
 
 
+DEMO_CLINICS = (
+    ClinicCreate(
+        name="Riverside Family Clinic",
+        slug="riverside",
+        timezone="Europe/London",
+        address_line1="12 Embankment Road",
+        city="London",
+        postal_code="SE1 7PB",
+        country_code="GB",
+        max_daily_appointments=400,
+    ),
+    ClinicCreate(
+        name="Hillview Medical Centre",
+        slug="hillview",
+        timezone="America/New_York",
+        address_line1="300 Summit Ave",
+        city="Albany",
+        region="NY",
+        postal_code="12203",
+        country_code="US",
+        max_daily_appointments=250,
+    ),
+)
+#: The check-in desk of each demo clinic, in DEMO_CLINICS order; each also has two rooms.
+DEMO_DESKS = ("Reception desk", "Front desk")
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    login: Login
+    full_name: str
+    role: Role
+    clinic: int  # index into DEMO_CLINICS
+    specialty: str | None = None
+    license_number: str | None = None
+
+
+DEMO_STAFF = (
+    StaffMember(DEMO_LOGINS[1], "Dr Ada Okafor", Role.DOCTOR, 0, "General practice", "GMC-7012345"),
+    StaffMember(DEMO_LOGINS[2], "Dr Erik Lindqvist", Role.DOCTOR, 1, "Dermatology", "NY-209981"),
+    StaffMember(DEMO_LOGINS[3], "Sam Rivera", Role.RECEPTIONIST, 0),
+    StaffMember(DEMO_LOGINS[5], "Morgan Blake", Role.CLINIC_ADMIN, 0),
+)
+
+
 async def seed_demo(uow: UnitOfWork) -> bool:
-    """Create the demo tenant unless it exists. Returns True if it created it."""
+    """Create the demo tenant unless it exists. Returns True if it created it.
+
+    All of it in the caller's unit of work: the tenant and its admin, the clinics
+    and their locations, staff, a patient, weekly schedules with one upcoming
+    visit, and the platform admin (if missing).
+    """
     if await tenancy.get_tenant_by_slug(uow, slug=DEMO_TENANT_SLUG) is not None:
         return False
     tenant = await onboard_tenant(
@@ -53,70 +103,8 @@ async def seed_demo(uow: UnitOfWork) -> bool:
         admin_email=DEMO_LOGINS[0].email,
         admin_password=DEMO_PASSWORD,
     )
-    riverside = await tenancy.create_clinic(
-        uow,
-        tenant_id=tenant.id,
-        data=ClinicCreate(
-            name="Riverside Family Clinic",
-            slug="riverside",
-            timezone="Europe/London",
-            address_line1="12 Embankment Road",
-            city="London",
-            postal_code="SE1 7PB",
-            country_code="GB",
-            max_daily_appointments=400,
-        ),
-    )
-    hillview = await tenancy.create_clinic(
-        uow,
-        tenant_id=tenant.id,
-        data=ClinicCreate(
-            name="Hillview Medical Centre",
-            slug="hillview",
-            timezone="America/New_York",
-            address_line1="300 Summit Ave",
-            city="Albany",
-            region="NY",
-            postal_code="12203",
-            country_code="US",
-            max_daily_appointments=250,
-        ),
-    )
-    for clinic, desk in ((riverside, "Reception desk"), (hillview, "Front desk")):
-        await tenancy.create_location(
-            uow,
-            tenant_id=tenant.id,
-            data=LocationCreate(clinic_id=clinic.id, name=desk, kind=LocationKind.CHECKIN_DESK, radius_m=50),
-        )
-        for room in ("Room 1", "Room 2"):
-            await tenancy.create_location(
-                uow,
-                tenant_id=tenant.id,
-                data=LocationCreate(clinic_id=clinic.id, name=room, kind=LocationKind.ROOM),
-            )
-    staff = (
-        (DEMO_LOGINS[1], "Dr Ada Okafor", Role.DOCTOR, riverside.id, "General practice", "GMC-7012345"),
-        (DEMO_LOGINS[2], "Dr Erik Lindqvist", Role.DOCTOR, hillview.id, "Dermatology", "NY-209981"),
-        (DEMO_LOGINS[3], "Sam Rivera", Role.RECEPTIONIST, riverside.id, None, None),
-        (DEMO_LOGINS[5], "Morgan Blake", Role.CLINIC_ADMIN, riverside.id, None, None),
-    )
-    doctors: list[tuple[uuid.UUID, uuid.UUID]] = []
-    for login, full_name, role, clinic_id, specialty, license_number in staff:
-        user = await identity.create_user(
-            uow,
-            tenant_id=tenant.id,
-            email=login.email,
-            full_name=full_name,
-            password=DEMO_PASSWORD,
-            roles=[role],
-            clinic_id=clinic_id,
-        )
-        if specialty is not None:
-            await identity.add_staff_profile(
-                uow, tenant_id=tenant.id, user_id=user.id, specialty=specialty, license_number=license_number
-            )
-        if role is Role.DOCTOR:
-            doctors.append((user.id, clinic_id))
+    clinic_ids = await _seed_clinics(uow, tenant_id=tenant.id)
+    doctors = await _seed_staff(uow, tenant_id=tenant.id, clinic_ids=clinic_ids)
     patient = await identity.create_user(
         uow,
         tenant_id=tenant.id,
@@ -132,6 +120,53 @@ async def seed_demo(uow: UnitOfWork) -> bool:
             uow, email=DEMO_LOGINS[6].email, full_name="Platform Ops", password=DEMO_PASSWORD
         )
     return True
+
+
+async def _seed_clinics(uow: UnitOfWork, *, tenant_id: uuid.UUID) -> list[uuid.UUID]:
+    """The demo clinics, each with its check-in desk and two rooms; their ids in DEMO_CLINICS order."""
+    clinic_ids = []
+    for data, desk in zip(DEMO_CLINICS, DEMO_DESKS, strict=True):
+        clinic = await tenancy.create_clinic(uow, tenant_id=tenant_id, data=data)
+        clinic_ids.append(clinic.id)
+        locations = [
+            LocationCreate(clinic_id=clinic.id, name=desk, kind=LocationKind.CHECKIN_DESK, radius_m=50)
+        ]
+        locations += [
+            LocationCreate(clinic_id=clinic.id, name=room, kind=LocationKind.ROOM)
+            for room in ("Room 1", "Room 2")
+        ]
+        for location in locations:
+            await tenancy.create_location(uow, tenant_id=tenant_id, data=location)
+    return clinic_ids
+
+
+async def _seed_staff(
+    uow: UnitOfWork, *, tenant_id: uuid.UUID, clinic_ids: list[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """DEMO_STAFF with their profiles; returns (doctor id, clinic id) of each doctor."""
+    doctors: list[tuple[uuid.UUID, uuid.UUID]] = []
+    for member in DEMO_STAFF:
+        clinic_id = clinic_ids[member.clinic]
+        user = await identity.create_user(
+            uow,
+            tenant_id=tenant_id,
+            email=member.login.email,
+            full_name=member.full_name,
+            password=DEMO_PASSWORD,
+            roles=[member.role],
+            clinic_id=clinic_id,
+        )
+        if member.specialty is not None:
+            await identity.add_staff_profile(
+                uow,
+                tenant_id=tenant_id,
+                user_id=user.id,
+                specialty=member.specialty,
+                license_number=member.license_number,
+            )
+        if member.role is Role.DOCTOR:
+            doctors.append((user.id, clinic_id))
+    return doctors
 
 
 async def _seed_schedules(

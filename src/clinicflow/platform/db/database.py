@@ -191,28 +191,25 @@ class Database:
         connect_timeout: int = 5,
         application_name: str | None = None,
     ) -> None:
-        """Pools: writes `pool_size` + `max_overflow`; hot reads (`UnitOfWork.fetch`)
-        `read_pool_size` (default: the writes' total); every other read
-        (`UnitOfWork.execute`) `orm_read_pool_size` (default: half the writes'). So
-        the most connections this opens is the sum of the three.
+        """Pools: writes `pool_size` + `max_overflow`; hot reads (`UnitOfWork.fetch`) `read_pool_size`
+        (default: the writes' total); other reads (`UnitOfWork.execute`) `orm_read_pool_size`
+        (default: half the writes'). The most connections this opens is the sum of the three.
 
-        `read_timeout`: seconds a hot read waits for a connection, and
-        `pool_timeout` seconds a write or ORM read waits, before
-        DatabaseUnavailable (503). `connect_timeout` bounds a connection attempt
-        to a server that does not answer. Every connection carries
-        `application_name` (default `clinicflow-<pid>`) plus its pool's name, so
-        pg_stat_activity shows whose it is.
+        `read_timeout`: seconds a hot read waits for a connection, and `pool_timeout` seconds
+        a write or other read waits, before DatabaseUnavailable (503). `connect_timeout` bounds
+        a connection attempt to a server that does not answer. Every connection carries
+        `application_name` (default `clinicflow-<pid>`) plus its pool's name (pg_stat_activity).
         """
         self.url = url
         self.application_name = application_name or f"clinicflow-{os.getpid()}"
+        # No pool_pre_ping: it costs a round trip on every checkout (it halved
+        # throughput in bench/). A connection that dies is invalidated by
+        # SQLAlchemy on the first disconnect error; recycling bounds idle age.
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_timeout=pool_timeout,
-            # No pool_pre_ping: it costs a round trip on every checkout (it halved
-            # throughput in bench/). A connection that dies is invalidated by
-            # SQLAlchemy on the first disconnect error; recycling bounds idle age.
             pool_recycle=1800,
             connect_args={
                 "application_name": f"{self.application_name}-write",
@@ -220,50 +217,24 @@ class Database:
             },
         )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        # Reads get their own autocommit connections: toggling the isolation level
-        # per checkout on the shared pool cost more CPU than the round trips it
-        # saved. Hot reads (`direct.Query`) run on a psycopg pool directly; this
-        # engine serves every other read (`UnitOfWork.execute`), and opens
-        # connections only when one runs. Both are the seam for pointing reads
-        # at a replica later.
-        # Both kinds of read connection are read-only sessions: in autocommit a Core
-        # UPDATE would otherwise commit; PostgreSQL refuses it instead (SQLSTATE 25006).
-        # Connected as the engine connects (the dialect's connect arguments, including
-        # its psycopg adapters), so values load and dump the same way.
+        # Reads: their own autocommit, read-only connections (see _read_engine), connected
+        # as the engine connects (the dialect's arguments, including its psycopg adapters).
         _, connect_args = self.engine.dialect.create_connect_args(make_url(url))
         read_options = " ".join(filter(None, [connect_args.get("options"), _READ_ONLY_SESSION]))
         if orm_read_pool_size is None:
             orm_read_pool_size = max(1, pool_size // 2) + max_overflow // 2
-        self.read_engine: AsyncEngine = create_async_engine(
+        self.read_engine = _read_engine(
             url,
-            isolation_level="AUTOCOMMIT",
-            pool_size=orm_read_pool_size,
-            max_overflow=0,
-            pool_timeout=pool_timeout,
-            pool_recycle=1800,
-            connect_args={
-                "options": read_options,
-                "application_name": f"{self.application_name}-read-orm",
-                "connect_timeout": connect_timeout,
-            },
+            {"options": read_options, "connect_timeout": connect_timeout},
+            name=f"{self.application_name}-read-orm",
+            size=orm_read_pool_size,
+            timeout=pool_timeout,
         )
-        self.read_pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
-            "",
-            min_size=1,
+        self.read_pool = _hot_read_pool(
+            {**connect_args, "options": read_options, "connect_timeout": connect_timeout},
+            name=f"{self.application_name}-read",
             max_size=read_pool_size or pool_size + max_overflow,
-            kwargs={
-                **connect_args,
-                "autocommit": True,
-                "options": read_options,
-                "application_name": f"{self.application_name}-read",
-                "connect_timeout": connect_timeout,
-            },
-            max_lifetime=1800,
-            # The pool connects in the background and a reader waits for it: with the
-            # database down, reads would hang for psycopg_pool's 30 s default.
             timeout=read_timeout,
-            reconnect_timeout=RECONNECT_WINDOW_SECONDS,
-            open=False,
         )
         self._read_pool_open = False
 
@@ -331,6 +302,48 @@ class Database:
         await self.read_engine.dispose()
         if self._read_pool_open:
             await self.read_pool.close()
+
+
+def _read_engine(
+    url: str, connect_args: dict[str, Any], *, name: str, size: int, timeout: float
+) -> AsyncEngine:
+    """The engine of reads other than hot ones: autocommit, connections opened as reads need them.
+
+    Reads get their own autocommit connections: toggling the isolation level
+    per checkout on the shared pool cost more CPU than the round trips it saved.
+    Hot reads (`direct.Query`) run on a psycopg pool directly (`_hot_read_pool`);
+    this engine serves every other read (`UnitOfWork.execute`). Both are the seam
+    for pointing reads at a replica later, and both are read-only sessions: in
+    autocommit a Core UPDATE would otherwise commit; PostgreSQL refuses it instead
+    (SQLSTATE 25006).
+    """
+    return create_async_engine(
+        url,
+        isolation_level="AUTOCOMMIT",
+        pool_size=size,
+        max_overflow=0,
+        pool_timeout=timeout,
+        pool_recycle=1800,
+        connect_args={**connect_args, "application_name": name},
+    )
+
+
+def _hot_read_pool(
+    connect_args: dict[str, Any], *, name: str, max_size: int, timeout: float
+) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
+    """The psycopg pool of hot reads: autocommit connections, opened on the first read."""
+    return AsyncConnectionPool(
+        "",
+        min_size=1,
+        max_size=max_size,
+        kwargs={**connect_args, "autocommit": True, "application_name": name},
+        max_lifetime=1800,
+        # The pool connects in the background and a reader waits for it: with the
+        # database down, reads would hang for psycopg_pool's 30 s default.
+        timeout=timeout,
+        reconnect_timeout=RECONNECT_WINDOW_SECONDS,
+        open=False,
+    )
 
 
 def _engine_pool_status(engine: AsyncEngine) -> dict[str, int]:
