@@ -148,13 +148,13 @@ def worker(
     process_name = f"clinicflow-worker-{os.getpid()}"
 
     async def run() -> None:
-        # Jobs write through the ORM pool; their few Core reads need little.
+        # Jobs write through the ORM pool; their few reads need little (and hardly any is hot).
         database = Database(
             url,
             pool_size=jobs_at_once,
             max_overflow=2,
-            read_pool_size=2,
-            orm_read_pool_size=1,
+            read_pool_size=1,
+            orm_read_pool_size=2,
             read_timeout=settings.db_pool_timeout,
             pool_timeout=settings.db_pool_timeout,
             connect_timeout=settings.db_connect_timeout,

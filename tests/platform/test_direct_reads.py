@@ -22,11 +22,16 @@ clinics = Clinic.__table__
 locations = ClinicLocation.__table__
 
 
-async def _both(database: Database, statement: Executable) -> tuple[Any, Any]:
-    """(keys, rows) through the direct read path and through SQLAlchemy's engine."""
+async def _both(database: Database, statement: Executable, *, hot: bool = False) -> tuple[Any, Any]:
+    """(keys, rows) through a read unit of work (as a hot `Query` when `hot`) and through
+    SQLAlchemy's engine in a transaction."""
     async with database.reading() as uow:
-        direct = await uow.execute(statement)
-        direct_out = (list(direct.keys()), [tuple(r) for r in direct.all()])
+        if hot:
+            rows = await uow.fetch(Query(statement))  # type: ignore[arg-type]
+            direct_out = (list(rows[0]) if rows else [], [tuple(r.values()) for r in rows])
+        else:
+            direct = await uow.execute(statement)
+            direct_out = (list(direct.keys()), [tuple(r) for r in direct.all()])
     async with database.transaction() as uow:
         engine = await uow.execute(statement)
         engine_out = (list(engine.keys()), [tuple(r) for r in engine.all()])
@@ -56,11 +61,12 @@ async def world(database: Database) -> dict[str, Any]:
     return {"a": a.id, "b": b.id, "a_clinics": [c.id for c in a_clinics], "b_clinic": b_clinic.id}
 
 
+@pytest.mark.parametrize("hot", [False, True], ids=["execute", "hot-query"])
 async def test_rows_and_keys_match_the_engine_for_every_column_type(
-    database: Database, world: dict[str, Any]
+    database: Database, world: dict[str, Any], hot: bool
 ) -> None:
     statement = select(locations).order_by(locations.c.name)
-    direct, engine = await _both(database, statement)
+    direct, engine = await _both(database, statement, hot=hot)
     assert direct == engine
     keys, rows = direct
     assert {"id", "name", "latitude", "longitude", "radius_m"} <= set(keys)
@@ -123,18 +129,6 @@ async def test_errors_are_sqlalchemy_errors_and_the_connection_stays_usable(data
         assert (await uow.execute(text("SELECT 2"))).scalar_one() == 2
 
 
-async def _fetched_and_engine(
-    database: Database, statement: Any
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """Rows of `statement` as a hot read (`fetch`) and through SQLAlchemy's engine."""
-    query = Query(statement)
-    async with database.reading() as uow:
-        fetched = [tuple(row.values()) for row in await uow.fetch(query)]
-    async with database.transaction() as uow:
-        engine = [tuple(r) for r in (await uow.execute(statement)).all()]
-    return fetched, engine
-
-
 async def test_a_query_is_compiled_once_and_never_shares_values(
     database: Database, world: dict[str, Any]
 ) -> None:
@@ -153,16 +147,6 @@ async def test_a_query_is_compiled_once_and_never_shares_values(
     literal_seven = Query(select(literal(7).label("seven")))
     assert "seven" in literal_seven.sql
     assert 7 in literal_seven.parameters({}).values()
-
-
-async def test_query_rows_match_the_engine_for_every_column_type(
-    database: Database, world: dict[str, Any]
-) -> None:
-    statement = select(locations).order_by(locations.c.name)
-    fetched, engine = await _fetched_and_engine(database, statement)
-    assert fetched == engine
-    assert len(fetched) == 2
-    assert Decimal("52.520008") in fetched[0]
 
 
 async def test_query_lists_of_any_length_through_any(database: Database, world: dict[str, Any]) -> None:

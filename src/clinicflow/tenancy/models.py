@@ -44,6 +44,11 @@ class Tenant(IdMixin, TimestampMixin, Base):
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     status: Mapped[str] = mapped_column(String(20), server_default=TenantStatus.ACTIVE.value)
 
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        """A tenant is its own tenant: its audit events are in its own trail."""
+        return self.id
+
 
 class Clinic(IdMixin, TimestampMixin, TenantOwned, Base):
     __tablename__ = "clinics"

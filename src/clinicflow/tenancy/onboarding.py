@@ -32,13 +32,6 @@ async def onboard_tenant(
         password=admin_password,
         roles=[Role.TENANT_ADMIN],
     )
-    await audit.record(
-        uow,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="user.created",
-        subject_type="user",
-        subject_id=admin.id,
-        after={"email": admin.email, "grants": ["TENANT_ADMIN@tenant"]},
-    )
+    after = {"email": admin.email, "grants": ["TENANT_ADMIN@tenant"]}
+    await audit.record_change(uow, actor, "user.created", admin, after=after)
     return tenant

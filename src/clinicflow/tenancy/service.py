@@ -9,12 +9,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from clinicflow.audit import service as audit
 from clinicflow.audit.service import SYSTEM, Actor
 from clinicflow.errors import Conflict, FieldProblem, NotFound, ValidationFailed
-from clinicflow.platform.db import UnitOfWork
+from clinicflow.platform.db import TenantScopedRepository, UnitOfWork
 from clinicflow.platform.pagination import PageParams
 from clinicflow.tenancy import errors as _errors  # noqa: F401  (registers constraint errors)
 from clinicflow.tenancy.models import Clinic, ClinicLocation, Tenant
@@ -45,6 +45,24 @@ _CLINIC_FIELDS = list(ClinicCreate.model_fields)
 _LOCATION_FIELDS = list(LocationCreate.model_fields)
 
 Row = Clinic | ClinicLocation
+
+
+RowT = TypeVar("RowT", Clinic, ClinicLocation)
+
+
+async def _add(
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    repository: TenantScopedRepository[RowT],
+    row: RowT,
+    after: dict[str, Any],
+) -> RowT:
+    """Add `row`, flush it (constraint errors surface here, as domain errors) and audit it."""
+    repository.add(row)
+    await uow.flush()
+    await audit.record_change(uow, actor, action, row, after=after)
+    return row
 
 
 async def _replace_fields(
@@ -80,20 +98,14 @@ async def create_tenant(uow: UnitOfWork, *, data: TenantCreate, actor: Actor = S
     """Create a tenant. A taken slug raises TenantSlugTaken (409) at flush."""
     tenant = TenantRepository(uow).add(Tenant(name=data.name, slug=data.slug))
     await uow.flush()
-    # A tenant is not a tenant-owned row (it is the tenant): record, not record_change.
-    await audit.record(
-        uow,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="tenant.created",
-        subject_type="tenant",
-        subject_id=tenant.id,
-        after={"name": tenant.name, "slug": tenant.slug},
+    await audit.record_change(
+        uow, actor, "tenant.created", tenant, after={"name": tenant.name, "slug": tenant.slug}
     )
     return tenant
 
 
 async def get_tenant_by_slug(uow: UnitOfWork, *, slug: str) -> Tenant | None:
+    """The tenant with this slug, or None."""
     return await TenantRepository(uow).by_slug(slug)
 
 
@@ -111,10 +123,10 @@ async def create_clinic(
     uow: UnitOfWork, *, tenant_id: uuid.UUID, data: ClinicCreate, actor: Actor = SYSTEM
 ) -> Clinic:
     """Create a clinic in the tenant. A slug taken by a live clinic raises ClinicSlugTaken (409)."""
-    clinic = ClinicRepository(uow, tenant_id).add(Clinic(tenant_id=tenant_id, **data.model_dump()))
-    await uow.flush()
-    await audit.record_change(uow, actor, "clinic.created", clinic, after=data.model_dump())
-    return clinic
+    clinic = Clinic(tenant_id=tenant_id, **data.model_dump())
+    return await _add(
+        uow, actor, "clinic.created", ClinicRepository(uow, tenant_id), clinic, data.model_dump()
+    )
 
 
 async def get_clinic(
@@ -186,12 +198,9 @@ async def create_location(
 ) -> ClinicLocation:
     """Create a location in one of the tenant's live clinics (422 if the clinic is not one)."""
     await _require_clinic(uow, tenant_id=tenant_id, clinic_id=data.clinic_id)
-    location = LocationRepository(uow, tenant_id).add(
-        ClinicLocation(tenant_id=tenant_id, **data.model_dump())
-    )
-    await uow.flush()
-    await audit.record_change(uow, actor, "location.created", location, after=data.model_dump())
-    return location
+    location = ClinicLocation(tenant_id=tenant_id, **data.model_dump())
+    repository = LocationRepository(uow, tenant_id)
+    return await _add(uow, actor, "location.created", repository, location, data.model_dump())
 
 
 async def get_location(
