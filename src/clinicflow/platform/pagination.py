@@ -40,10 +40,12 @@ class PageParams(BaseModel):
 
 
 def encode_cursor(last_id: uuid.UUID) -> str:
+    """The opaque cursor of the page after `last_id` (its bytes, URL-safe base64)."""
     return base64.urlsafe_b64encode(last_id.bytes).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> uuid.UUID:
+    """The id a cursor stands for; 422 naming `cursor` if it is not one."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         return uuid.UUID(bytes=raw)

@@ -30,6 +30,7 @@ def ensure_allowed(principal: Principal, permission: Permission, clinic_id: uuid
 
 
 def ensure_clinic_visible(principal: Principal, clinic_id: uuid.UUID) -> None:
+    """404 unless the principal may see the clinic (`clinics:read` there)."""
     ensure_visible(principal, P.CLINICS_READ, clinic_id, "Clinic")
 
 

@@ -10,12 +10,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Query, Response, status
-from pydantic import BaseModel, ConfigDict
 
 from clinicflow.identity.access import Requires, RequiresAnyone, Web, WebContext
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal, TenantPrincipal
-from clinicflow.identity.schemas import Email, FullName, NewPassword
 from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
@@ -27,22 +25,12 @@ from clinicflow.tenancy.schemas import (
     ClinicRead,
     LocationCreate,
     LocationRead,
-    Name,
-    Slug,
+    TenantOnboard,
     TenantRead,
 )
 
 router = PrefixedRouter(prefix="/api/v1", tags=["tenancy"])
 P = Permission
-
-
-class TenantOnboard(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Name
-    slug: Slug
-    admin_email: Email
-    admin_password: NewPassword
-    admin_full_name: FullName = "Administrator"
 
 
 # --- tenants (platform) ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from clinicflow.identity.schemas import Email, FullName, NewPassword
 from clinicflow.tenancy.models import LocationKind as LocationKind  # part of the API: location kinds
 
 Slug = Annotated[
@@ -117,3 +118,14 @@ class LocationRead(BaseModel):
     longitude: Decimal | None
     radius_m: int | None
     created_at: datetime
+
+
+class TenantOnboard(BaseModel):
+    """A new tenant with its first administrator (`POST /tenants`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    slug: Slug
+    admin_email: Email
+    admin_password: NewPassword
+    admin_full_name: FullName = "Administrator"
