@@ -13,12 +13,12 @@ from fastapi import APIRouter, FastAPI
 
 from clinicflow.audit.routes import router as audit_router
 from clinicflow.config import Settings, get_settings
+from clinicflow.identity import events as identity_events
 from clinicflow.identity import passwords
 from clinicflow.identity.access import WebContext
 from clinicflow.identity.auth import AuthConfig
-from clinicflow.identity.auth_routes import router as auth_router
+from clinicflow.identity.routes import auth_router, users_router
 from clinicflow.identity.tokens import TokenKeys
-from clinicflow.identity.user_routes import router as users_router
 from clinicflow.messaging.routes import router as outbox_router
 from clinicflow.platform import runtime
 from clinicflow.platform.clock import Clock, SystemClock
@@ -115,6 +115,7 @@ def create_app(
             connect_timeout=settings.db_connect_timeout,
         )
         app.state.listener = listener
+        identity_events.register(listener, app.state.web.principals)
         await listener.start(wait=settings.db_connect_timeout)
         runtime.set_database(db)
         track_pool(db.pool_status)

@@ -88,6 +88,10 @@ class Listener:
         """True while connected and listening on every subscribed channel."""
         return self._healthy
 
+    def listening(self, channel: str) -> bool:
+        """True while healthy and `channel` is listened to: nothing sent on it now is missed."""
+        return self._healthy and channel in self._listening
+
     def subscribe(self, channel: str, callback: NotifyCallback) -> Callable[[], None]:
         """Call `callback(payload)` for every notification on `channel`; returns an unsubscribe.
 
@@ -131,7 +135,7 @@ class Listener:
 
     async def wait_listening(self, channel: str) -> None:
         """Wait until `channel` is listened to on a healthy connection (bound it with `asyncio.timeout`)."""
-        while not (self._healthy and channel in self._listening):
+        while not self.listening(channel):
             await self._changed.wait()
 
     async def _run(self) -> None:
