@@ -25,7 +25,7 @@ from bench.loadgen import Result, median_result, run
 from clinicflow.platform.db.url import libpq_url
 from clinicflow.platform.migrations import upgrade_to_head
 
-BENCH_DB = "clinicflow_bench"
+BENCH_DB = os.environ.get("CLINICFLOW_BENCH_DB", "clinicflow_bench")  # one per checkout running at once
 
 
 def _free_port() -> int:
@@ -79,7 +79,7 @@ def _start(kind: str, url: str) -> tuple[subprocess.Popen[bytes], int]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    for _ in range(200):
+    for _ in range(1200):  # a minute: imports alone take seconds on a busy machine
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return proc, port

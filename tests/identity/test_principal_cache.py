@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -134,3 +136,30 @@ def test_the_cache_is_bounded() -> None:
     for _ in range(25):
         cache.put(cache.begin(), a_principal(), session_expires_at=LATER)
     assert len(cache) <= 10
+
+
+async def test_a_barrier_drops_nothing_and_releases_who_waits_for_it() -> None:
+    cache, trust = trusted_cache()
+    principal = a_principal()
+    cache.put(cache.begin(), principal, session_expires_at=LATER)
+
+    async def hear_soon() -> None:
+        await asyncio.sleep(0.05)
+        cache.forget("b:one")
+
+    started = time.monotonic()
+    hearing = asyncio.create_task(hear_soon())
+    await cache.settled("b:one")
+    await hearing
+    assert time.monotonic() - started < 0.5, "released by the barrier, not by the timeout"
+    assert cache.get(claims_of(principal), now=NOW) is principal, "a barrier names nothing to drop"
+
+    cache.forget("b:early")  # heard before anyone waits: no wait at all
+    started = time.monotonic()
+    await cache.settled("b:early")
+    assert time.monotonic() - started < 0.1
+
+    trust[0] = False  # nothing is served while untrusted, so nothing to wait for
+    started = time.monotonic()
+    await cache.settled("b:never")
+    assert time.monotonic() - started < 0.1

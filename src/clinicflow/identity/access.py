@@ -16,6 +16,8 @@ A test walks every route and fails on one that declares none of these.
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -24,11 +26,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from clinicflow.config import Settings
 from clinicflow.errors import Forbidden, TenantMismatch, Unauthenticated
-from clinicflow.identity.auth import AuthConfig, PrincipalCache, resolve_principal
+from clinicflow.identity.auth import AuthConfig, PrincipalCache, announce_principal_change, resolve_principal
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal, TenantPrincipal
 from clinicflow.identity.tokens import verify_access_token
-from clinicflow.platform.db import Database
+from clinicflow.platform.db import Database, UnitOfWork
 from clinicflow.platform.ratelimit import RateLimiter
 
 _BEARER = {"WWW-Authenticate": "Bearer"}
@@ -58,6 +60,19 @@ async def web(request: Request) -> WebContext:
 
 
 Web = Annotated[WebContext, Depends(web)]
+
+
+@asynccontextmanager
+async def changing_principals(ctx: WebContext) -> AsyncIterator[UnitOfWork]:
+    """The unit of work of a use case that ends sessions or changes users or grants.
+
+    The response waits (briefly) until this process heard the change's notification,
+    so when the caller gets the answer, every process's principal cache has been told.
+    """
+    async with ctx.db.transaction() as uow:
+        yield uow
+        barrier = await announce_principal_change(uow)
+    await ctx.principals.settled(barrier)
 
 
 async def authenticate(request: Request) -> Principal:

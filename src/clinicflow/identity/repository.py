@@ -178,6 +178,9 @@ _PLATFORM_PRINCIPAL = text(
 )
 
 
+_BARRIER = text("SELECT pg_notify('principal_changed', :payload)")
+
+
 class SessionRepository:
     """Sessions span tenant users and platform admins, so each query names its subject."""
 
@@ -247,6 +250,12 @@ class SessionRepository:
             stmt = stmt.where(AuthSession.id != keep)
         result: Any = await self.session.execute(stmt)
         return int(result.rowcount or 0)
+
+    async def announce_barrier(self) -> str:
+        """NOTIFY a barrier (`b:<token>`) on the principals channel, last in this transaction."""
+        barrier = f"b:{uuid.uuid4()}"
+        await self.uow.execute(_BARRIER.bindparams(payload=barrier))
+        return barrier
 
     async def principal_row(
         self, *, session_id: uuid.UUID, subject_id: uuid.UUID, tenant_id: uuid.UUID | None, now: datetime

@@ -14,7 +14,15 @@ from fastapi import Depends, Query, Request, Response, status
 from clinicflow.errors import Unauthenticated
 from clinicflow.identity import auth
 from clinicflow.identity import service as identity
-from clinicflow.identity.access import Member, Requires, SignedIn, Web, WebContext, public
+from clinicflow.identity.access import (
+    Member,
+    Requires,
+    SignedIn,
+    Web,
+    WebContext,
+    changing_principals,
+    public,
+)
 from clinicflow.identity.errors import GrantRefused, RefreshTokenReused
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import TenantPrincipal
@@ -102,7 +110,7 @@ async def refresh(body: RefreshRequest, ctx: Web) -> TokenPairRead:
 @auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401))
 async def logout(principal: SignedIn, ctx: Web) -> Response:
     """End the current session: its access and refresh tokens stop working at once."""
-    async with ctx.db.transaction() as uow:
+    async with changing_principals(ctx) as uow:
         await auth.logout(uow, ctx.auth, principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -120,7 +128,7 @@ async def sessions(principal: SignedIn, ctx: Web, page: Paging) -> Page[SessionR
 )
 async def revoke_session(session_id: uuid.UUID, principal: SignedIn, ctx: Web) -> Response:
     """End one of your sessions (another's is 404)."""
-    async with ctx.db.transaction() as uow:
+    async with changing_principals(ctx) as uow:
         await auth.revoke_session(uow, ctx.auth, principal, session_id=session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -211,7 +219,7 @@ async def forgot_password(body: ForgotPasswordRequest, request: Request, ctx: We
 async def reset_password(body: ResetPasswordRequest, request: Request, ctx: Web) -> Response:
     """Set a new password with a reset token; every session of the account ends."""
     await ctx.limiter.hit(ctx.settings.otp_rate_per_address, "reset-use-address", _address(request))
-    async with ctx.db.transaction() as uow:
+    async with changing_principals(ctx) as uow:
         await auth.reset_password(uow, ctx.auth, token=body.token, new_password=body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -221,7 +229,7 @@ async def reset_password(body: ResetPasswordRequest, request: Request, ctx: Web)
 )
 async def change_password(body: ChangePasswordRequest, principal: Member, ctx: Web) -> Response:
     """Change your password; your other sessions end."""
-    async with ctx.db.transaction() as uow:
+    async with changing_principals(ctx) as uow:
         await auth.change_password(
             uow,
             ctx.auth,
@@ -321,7 +329,7 @@ async def deactivate_user(
     ctx: Web,
 ) -> Response:
     """Deactivate a user: their sessions end at once. The last tenant admin stays (409)."""
-    async with ctx.db.transaction() as uow:
+    async with changing_principals(ctx) as uow:
         await identity.deactivate_user(uow, principal, user_id=user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -336,7 +344,7 @@ async def set_roles(
     """Replace a user's role grants. Needs `roles:assign` for every scope touched; nobody
     edits their own roles or grants above their own. Refusals are audited."""
     try:
-        async with ctx.db.transaction() as uow:
+        async with changing_principals(ctx) as uow:
             return await identity.set_roles(uow, principal, user_id=user_id, grants=body.grants)
     except GrantRefused as refused:
         await _audit_refusal(

@@ -22,7 +22,12 @@ from __future__ import annotations
 from clinicflow.identity.auth.config import AuthConfig, Failure, TokenPair
 from clinicflow.identity.auth.login import login
 from clinicflow.identity.auth.otp import request_otp, verify_otp
-from clinicflow.identity.auth.principals import PrincipalCache, load_principal, resolve_principal
+from clinicflow.identity.auth.principals import (
+    PrincipalCache,
+    announce_principal_change,
+    load_principal,
+    resolve_principal,
+)
 from clinicflow.identity.auth.recovery import change_password, forgot_password, reset_password
 from clinicflow.identity.auth.registration import register_patient
 from clinicflow.identity.auth.sessions import list_sessions, logout, refresh, revoke_session
@@ -32,6 +37,7 @@ __all__ = [
     "Failure",
     "PrincipalCache",
     "TokenPair",
+    "announce_principal_change",
     "change_password",
     "forgot_password",
     "list_sessions",

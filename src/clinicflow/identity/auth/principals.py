@@ -26,6 +26,8 @@ arrives well before the revoking request's response does.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -45,6 +47,8 @@ from clinicflow.platform.metrics import REGISTRY
 
 #: Upper bound on how long any cached principal is served (a backstop: notifications drop it sooner).
 PRINCIPAL_TTL_SECONDS = 60.0
+#: Longest a principal-changing request waits to hear its own change (a stuck listener must not stall it).
+SETTLE_SECONDS = 1.0
 
 
 PRINCIPAL_LOOKUPS = Counter(
@@ -85,6 +89,8 @@ class PrincipalCache:
         self._entries: dict[uuid.UUID, _Entry] = {}
         self._sessions_of: dict[uuid.UUID, set[uuid.UUID]] = {}
         self._epoch = 0
+        self._heard: dict[str, float] = {}  # barrier payloads heard, when (monotonic)
+        self._heard_changed = asyncio.Event()
 
     def trust_while(self, trusted: Callable[[], bool]) -> None:
         """Serve entries only while `trusted()` is true (the listener's `healthy`)."""
@@ -124,9 +130,15 @@ class PrincipalCache:
         self._sessions_of.setdefault(principal.subject_id, set()).add(principal.session_id)
 
     def forget(self, payload: str) -> None:
-        """Drop what a change notification names: `s:<session id>`, `u:<subject id>`, `*` (all)."""
-        self._epoch += 1
+        """Drop what a change notification names: `s:<session id>`, `u:<subject id>`, `*` (all).
+
+        `b:<token>` is a barrier (see `settled`): it names nothing to drop.
+        """
         kind, _, ident = payload.partition(":")
+        if kind == "b":
+            self._hear(payload)
+            return
+        self._epoch += 1
         try:
             key = uuid.UUID(ident)
         except ValueError:
@@ -138,6 +150,28 @@ class PrincipalCache:
         else:
             for session_id in list(self._sessions_of.get(key, ())):
                 self._drop_session(session_id)
+
+    async def settled(self, barrier: str) -> None:
+        """Wait (at most `SETTLE_SECONDS`) until this process's listener heard `barrier`, a
+        notification sent last in the transaction that changed principals.
+
+        Notifications of one transaction arrive together, and every listening process was
+        signalled at the same commit: once this process heard the barrier, the change has
+        reached the others' listeners too, barring a scheduling delay. Returns at once
+        while the cache is untrusted (nothing is served from it then).
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SETTLE_SECONDS):
+                while self._trusted() and barrier not in self._heard:
+                    await self._heard_changed.wait()
+        self._heard.pop(barrier, None)
+
+    def _hear(self, barrier: str) -> None:
+        if len(self._heard) > 1000:  # barriers nobody waited for (another process's)
+            self._heard.clear()
+        self._heard[barrier] = self._monotonic()
+        changed, self._heard_changed = self._heard_changed, asyncio.Event()
+        changed.set()
 
     def clear(self) -> None:
         """Forget every entry (the listener reconnected: notifications may have been missed)."""
@@ -157,6 +191,12 @@ class PrincipalCache:
             sessions.discard(session_id)
             if not sessions:
                 del self._sessions_of[entry.principal.subject_id]
+
+
+async def announce_principal_change(uow: UnitOfWork) -> str:
+    """End a transaction that changes sessions, users or grants with a barrier notification;
+    after the commit, `PrincipalCache.settled(barrier)` waits until it was heard."""
+    return await SessionRepository(uow).announce_barrier()
 
 
 async def load_principal(uow: UnitOfWork, cfg: AuthConfig, claims: AccessClaims) -> Principal:
