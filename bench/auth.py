@@ -139,8 +139,11 @@ def compare_authenticated_read(
     rounds: int,
     seconds: float,
     concurrency: int,
-) -> dict[str, Result]:
-    """Alternating rounds: ours `GET /api/v1/clinics` with a bearer token vs bare's query."""
+) -> dict[str, list[Result]]:
+    """Alternating rounds: ours `GET /api/v1/clinics` with a bearer token vs bare's query.
+
+    Every round of each contender, in order (ours, bare, ours, bare...).
+    """
     results: dict[str, list[Result]] = {"ours": [], "bare": []}
     targets = {
         "ours": (ours_port, "/api/v1/clinics", {"Authorization": f"Bearer {token}"}),
@@ -157,7 +160,26 @@ def compare_authenticated_read(
     for _ in range(rounds):
         for kind, (port, path, headers) in targets.items():
             results[kind].append(one(port, path, headers, seconds))
-    return {kind: median_result(rs) for kind, rs in results.items()}
+    return results
+
+
+def read_rounds_table(rounds: dict[str, list[Result]]) -> list[str]:
+    """Markdown: every round of both contenders and its ratio."""
+    lines = [
+        "| round | ours req/s | bare req/s | ours / bare | ours p50 ms | ours p99 ms | bare p50 ms "
+        "| errors |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for n, (ours, bare) in enumerate(zip(rounds["ours"], rounds["bare"], strict=True), start=1):
+        lines.append(
+            f"| {n} | {ours.rps:.0f} | {bare.rps:.0f} | {ours.rps / bare.rps:.2f} | {ours.pct(50):.2f} | "
+            f"{ours.pct(99):.2f} | {bare.pct(50):.2f} | {ours.errors + bare.errors} |"
+        )
+    return lines
+
+
+def median_rounds(rounds: dict[str, list[Result]]) -> dict[str, Result]:
+    return {kind: median_result(rs) for kind, rs in rounds.items()}
 
 
 def environment_for_servers() -> None:

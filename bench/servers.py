@@ -24,9 +24,11 @@ from starlette.routing import Route
 
 from clinicflow.app import create_app
 from clinicflow.config import Environment, Settings
+from clinicflow.identity import events as identity_events
 from clinicflow.identity.access import Web
 from clinicflow.platform.db import Database
 from clinicflow.platform.db.url import libpq_url
+from clinicflow.platform.listener import Listener
 from clinicflow.platform.logging import configure_logging
 from clinicflow.platform.pagination import Page, Paging
 from clinicflow.platform.serving import run_server
@@ -54,7 +56,22 @@ def ours(url: str) -> Any:
 
     settings = Settings(CLINICFLOW_ENV=Environment.TEST, CLINICFLOW_LOG_LEVEL="WARNING").with_secrets()
     database = Database(url, pool_size=10, max_overflow=0)
-    return create_app(settings=settings, database=database, extra_routers=[router])
+    app = create_app(settings=settings, database=database, extra_routers=[router])
+    # The app owns no listener when handed a database; start one as `clinicflow serve` does,
+    # so the principal cache is trusted (the authenticated read measures the served path).
+    listener = Listener(libpq_url(url), application_name="clinicflow-bench-listen")
+    identity_events.register(listener, app.state.web.principals)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(served: Any) -> Any:
+        await listener.start(wait=10)
+        async with inner(served):
+            yield
+        await listener.stop()
+
+    app.router.lifespan_context = lifespan
+    return app
 
 
 def ours_with_worker(url: str) -> Any:

@@ -20,12 +20,12 @@ from fastapi import APIRouter, FastAPI
 
 from clinicflow.audit.routes import router as audit_router
 from clinicflow.config import Settings, get_settings
+from clinicflow.identity import events as identity_events
 from clinicflow.identity import passwords
 from clinicflow.identity.access import WebContext
 from clinicflow.identity.auth import AuthConfig
-from clinicflow.identity.auth_routes import router as auth_router
+from clinicflow.identity.routes import auth_router, users_router
 from clinicflow.identity.tokens import TokenKeys
-from clinicflow.identity.user_routes import router as users_router
 from clinicflow.messaging.routes import router as outbox_router
 from clinicflow.platform import runtime
 from clinicflow.platform.clock import Clock, SystemClock
@@ -34,6 +34,7 @@ from clinicflow.platform.db.url import libpq_url, resolve_database_url
 from clinicflow.platform.health import router as health_router
 from clinicflow.platform.http import RequestContextMiddleware, install_error_handlers
 from clinicflow.platform.jobs import WorkerSupervisor, close_jobs, open_jobs
+from clinicflow.platform.listener import Listener
 from clinicflow.platform.logging import get_logger
 from clinicflow.platform.metrics import track_pool
 from clinicflow.platform.migrations import head_revision
@@ -117,6 +118,7 @@ class AppConfig:
     def install(self, app: FastAPI, db: Database) -> None:
         """Put the database and the shared configuration on `app.state`, where requests find them."""
         app.state.db = db
+        app.state.listener = None  # the process's LISTEN connection, when it owns its database
         app.state.worker = None  # the WorkerSupervisor, when this process runs one
         app.state.web = WebContext(db=db, settings=self.settings, auth=self.auth, limiter=self.limiter)
         app.state.scheduling = self.scheduling
@@ -167,6 +169,14 @@ def _lifespan(
             return
         db = _own_database(settings)
         config.install(app, db)
+        listener = Listener(
+            libpq_url(db.url),
+            application_name=f"{db.application_name}-listen",
+            connect_timeout=settings.db_connect_timeout,
+        )
+        app.state.listener = listener
+        identity_events.register(listener, app.state.web.principals)
+        await listener.start(wait=settings.db_connect_timeout)
         runtime.set_database(db)
         track_pool(db.pool_status)
         jobs_pool = await open_jobs(
@@ -185,6 +195,7 @@ def _lifespan(
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
             await close_jobs(jobs_pool)
+            await listener.stop()
             runtime.set_database(None)
             await db.dispose()
 

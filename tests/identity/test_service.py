@@ -5,6 +5,7 @@ import pytest
 from clinicflow.errors import ValidationFailed
 from clinicflow.identity import service as identity
 from clinicflow.identity.roles import Role
+from clinicflow.identity.users import accounts
 from clinicflow.platform.db import Database
 from tests.conftest import count_rows
 from tests.factories import make_tenant
@@ -20,7 +21,7 @@ async def test_super_admin_cannot_be_granted_inside_a_tenant(
         hashed.append(password)
         return "not-a-real-hash"
 
-    monkeypatch.setattr(identity, "hash_password", spy_hash)
+    monkeypatch.setattr(accounts, "hash_password", spy_hash)
     with pytest.raises(ValidationFailed, match="SUPER_ADMIN"):
         async with database.transaction() as uow:
             await identity.create_user(

@@ -16,7 +16,9 @@ A test walks every route and fails on one that declares none of these.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -24,12 +26,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from clinicflow.config import Settings
 from clinicflow.errors import Forbidden, TenantMismatch, Unauthenticated
-from clinicflow.identity import auth
-from clinicflow.identity.auth import AuthConfig
+from clinicflow.identity.auth import AuthConfig, PrincipalCache, announce_principal_change, resolve_principal
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal, TenantPrincipal
 from clinicflow.identity.tokens import verify_access_token
-from clinicflow.platform.db import Database
+from clinicflow.platform.db import Database, UnitOfWork
 from clinicflow.platform.ratelimit import RateLimiter
 
 _BEARER = {"WWW-Authenticate": "Bearer"}
@@ -44,6 +45,8 @@ class WebContext:
     settings: Settings
     auth: AuthConfig
     limiter: RateLimiter
+    #: Principals by session; trusted only once `identity.events.register` ties it to a listener.
+    principals: PrincipalCache = field(default_factory=PrincipalCache)
 
 
 def context_of(request: Request) -> WebContext:
@@ -59,10 +62,24 @@ async def web(request: Request) -> WebContext:
 Web = Annotated[WebContext, Depends(web)]
 
 
+@asynccontextmanager
+async def changing_principals(ctx: WebContext) -> AsyncIterator[UnitOfWork]:
+    """The unit of work of a use case that ends sessions or changes users or grants.
+
+    The response waits (briefly) until this process heard the change's notification,
+    so when the caller gets the answer, every process's principal cache has been told.
+    """
+    async with ctx.db.transaction() as uow:
+        yield uow
+        barrier = await announce_principal_change(uow)
+    await ctx.principals.settled(barrier)
+
+
 async def authenticate(request: Request) -> Principal:
     """The request's principal: a valid access token of a live session of an active user.
 
-    Loaded once per request (cached on `request.state`).
+    Resolved once per request (kept on `request.state`); from the process's principal
+    cache when it can be trusted, so the common request makes no database round trip.
     """
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
@@ -75,7 +92,7 @@ async def authenticate(request: Request) -> Principal:
     try:
         claims = verify_access_token(ctx.auth.keys, token.strip())
     except Unauthenticated as exc:
-        exc.headers.update(_BEARER)
+        exc.headers |= _BEARER
         raise
     tenant_header = request.headers.get("x-tenant-id")
     if tenant_header is not None:
@@ -85,9 +102,7 @@ async def authenticate(request: Request) -> Principal:
             asked = None
         if asked is None or asked != claims.tenant_id:
             raise TenantMismatch("X-Tenant-Id does not match the tenant of your token")
-    db = ctx.db
-    async with db.reading() as uow:
-        principal = await auth.load_principal(uow, ctx.auth, claims)
+    principal = await resolve_principal(ctx.db, ctx.auth, ctx.principals, claims)
     request.state.principal = principal
     return principal
 

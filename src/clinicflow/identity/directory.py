@@ -4,16 +4,14 @@ is a patient, how to reach someone). Read-only; callers own the unit of work."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import func, or_, select
-
-from clinicflow.identity.models import PatientProfile, RoleGrant, StaffProfile, User
-from clinicflow.identity.repository import UserRepository
+from clinicflow.identity.repository import DirectoryRepository, UserRepository
 from clinicflow.identity.roles import Role
 from clinicflow.identity.schemas import ContactRead, DoctorRead
 from clinicflow.platform.cache import TTLCache
 from clinicflow.platform.db import UnitOfWork
-from clinicflow.platform.pagination import PageParams, page_of, paginate
+from clinicflow.platform.pagination import PageParams, page_of
 
 #: Directory reads are cached briefly per tenant; every change to a user, their roles or their
 #: profile in this process clears the tenant's entries (other processes: at most the TTL stale).
@@ -27,46 +25,17 @@ async def doctor_clinics(
 
     Empty if they are not an active doctor of the tenant.
     """
-    stmt = (
-        select(RoleGrant.clinic_id)
-        .join(User, (User.tenant_id == RoleGrant.tenant_id) & (User.id == RoleGrant.user_id))
-        .where(
-            RoleGrant.tenant_id == tenant_id,
-            RoleGrant.user_id == user_id,
-            RoleGrant.role == Role.DOCTOR.value,
-            User.is_active.is_(True),
-        )
-    )
-    return frozenset((await uow.execute(stmt)).scalars().all())
+    return await DirectoryRepository(uow, tenant_id).doctor_clinics(user_id)
 
 
 async def is_patient(uow: UnitOfWork, *, tenant_id: uuid.UUID, user_id: uuid.UUID) -> bool:
     """The user is an active PATIENT of the tenant."""
-    stmt = (
-        select(RoleGrant.id)
-        .join(User, (User.tenant_id == RoleGrant.tenant_id) & (User.id == RoleGrant.user_id))
-        .where(
-            RoleGrant.tenant_id == tenant_id,
-            RoleGrant.user_id == user_id,
-            RoleGrant.role == Role.PATIENT.value,
-            User.is_active.is_(True),
-        )
-        .limit(1)
-    )
-    return (await uow.execute(stmt)).first() is not None
+    return await DirectoryRepository(uow, tenant_id).is_patient(user_id)
 
 
 async def contact_of(uow: UnitOfWork, *, tenant_id: uuid.UUID, user_id: uuid.UUID) -> ContactRead | None:
     """How to reach a user (for notifications): email, name, phone and language if a patient."""
-    stmt = (
-        select(User.email, User.full_name, PatientProfile.phone, PatientProfile.preferred_language)
-        .outerjoin(
-            PatientProfile,
-            (PatientProfile.tenant_id == User.tenant_id) & (PatientProfile.user_id == User.id),
-        )
-        .where(User.tenant_id == tenant_id, User.id == user_id)
-    )
-    row = (await uow.execute(stmt)).mappings().first()
+    row = await DirectoryRepository(uow, tenant_id).contact(user_id)
     if row is None:
         return None
     return ContactRead(
@@ -91,38 +60,23 @@ async def search_doctors(
 
     A doctor with a tenant-wide DOCTOR grant practises at every clinic.
     """
-    doctors = select(RoleGrant.user_id).where(
-        RoleGrant.tenant_id == tenant_id, RoleGrant.role == Role.DOCTOR.value
+    rows = await DirectoryRepository(uow, tenant_id).page_doctors(
+        query=query, specialty=specialty, clinic_id=clinic_id, page=page
     )
-    if clinic_id is not None:
-        doctors = doctors.where(or_(RoleGrant.clinic_id == clinic_id, RoleGrant.clinic_id.is_(None)))
-    stmt = (
-        select(User.id, User.full_name, StaffProfile.specialty)
-        .outerjoin(
-            StaffProfile, (StaffProfile.tenant_id == User.tenant_id) & (StaffProfile.user_id == User.id)
-        )
-        .where(User.tenant_id == tenant_id, User.is_active.is_(True), User.id.in_(doctors))
-    )
-    if query:
-        pattern = "%" + query.replace("\\", "").replace("%", "").replace("_", "") + "%"
-        stmt = stmt.where(func.unaccent(User.full_name).ilike(func.unaccent(pattern)))
-    if specialty:
-        stmt = stmt.where(func.unaccent(StaffProfile.specialty).ilike(func.unaccent(specialty)))
-    rows = (await uow.execute(paginate(stmt, User.id, page))).mappings().all()
     items, cursor = page_of(rows, page)
-    grants = await UserRepository(uow, tenant_id).grants_of_many([r["id"] for r in items])
     clinics: dict[uuid.UUID, list[uuid.UUID | None]] = {}
-    for user_id, role, grant_clinic in grants:
+    for user_id, role, grant_clinic in await UserRepository(uow, tenant_id).grants_of_many(
+        [r["id"] for r in items]
+    ):
         if role == Role.DOCTOR.value:
             clinics.setdefault(user_id, []).append(grant_clinic)
-    return [
-        DoctorRead(
-            id=r["id"],
-            full_name=r["full_name"],
-            specialty=r["specialty"],
-            clinic_ids=None
-            if None in clinics.get(r["id"], [])
-            else sorted((c for c in clinics.get(r["id"], []) if c is not None), key=str),
-        )
-        for r in items
-    ], cursor
+    return [_doctor(r, clinics.get(r["id"], [])) for r in items], cursor
+
+
+def _doctor(row: Any, clinics: list[uuid.UUID | None]) -> DoctorRead:
+    return DoctorRead(
+        id=row["id"],
+        full_name=row["full_name"],
+        specialty=row["specialty"],
+        clinic_ids=None if None in clinics else sorted((c for c in clinics if c is not None), key=str),
+    )

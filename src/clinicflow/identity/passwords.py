@@ -8,10 +8,20 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from clinicflow.config import OWASP_MEMORY_KIB
+from clinicflow.errors import FieldProblem, ValidationFailed
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=OWASP_MEMORY_KIB, parallelism=1)
 
 MIN_PASSWORD_LENGTH = 10
+
+
+def check_password_strength(password: str, *, field: str = "password") -> None:
+    """Raise ValidationFailed unless the password is long enough (NIST 800-63B: length over rules)."""
+    if len(password) < MIN_PASSWORD_LENGTH or len(password) > 256:
+        raise ValidationFailed(
+            "The password is not acceptable",
+            errors=[FieldProblem(field=field, message=f"must be {MIN_PASSWORD_LENGTH} to 256 characters")],
+        )
 
 
 def set_memory_cost(memory_kib: int) -> None:

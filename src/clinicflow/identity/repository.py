@@ -1,12 +1,20 @@
-"""Identity queries."""
+"""Every query of identity: users and their grants and profiles, sessions, one-time secrets,
+platform admins, the directory and the principal of a request.
+
+Tenant-owned tables are read through `TenantScopedRepository` subclasses, so a
+statement starts from the caller's tenant. Sessions span tenants and platform
+admins, so their queries name the subject instead.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal_column, select, update
+from sqlalchemy import Select, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicflow.identity.models import (
@@ -19,10 +27,16 @@ from clinicflow.identity.models import (
     StaffProfile,
     User,
 )
+from clinicflow.identity.roles import Role
 from clinicflow.platform.db import TenantScopedRepository, UnitOfWork
+from clinicflow.platform.pagination import PageParams, paginate
+
+GrantKey = tuple[str, uuid.UUID | None]  # (role, clinic id or None for tenant-wide)
 
 
 class UserRepository(TenantScopedRepository[User]):
+    """A tenant's users, their role grants and profiles."""
+
     model = User
 
     async def by_email(self, email: str) -> User | None:
@@ -34,12 +48,32 @@ class UserRepository(TenantScopedRepository[User]):
         return list((await self.session.execute(stmt.order_by(RoleGrant.id))).scalars())
 
     async def grants_of_many(self, user_ids: list[uuid.UUID]) -> list[Any]:
+        """(user_id, role, clinic_id) rows of these users, oldest grant first."""
         if not user_ids:
             return []
         stmt = select(RoleGrant.user_id, RoleGrant.role, RoleGrant.clinic_id).where(
             RoleGrant.tenant_id == self.tenant_id, RoleGrant.user_id.in_(user_ids)
         )
         return list((await self.uow.execute(stmt.order_by(RoleGrant.id))).all())
+
+    def add_grants(self, user_id: uuid.UUID, keys: Iterable[GrantKey]) -> None:
+        for role, clinic_id in keys:
+            self.session.add(
+                RoleGrant(tenant_id=self.tenant_id, user_id=user_id, role=role, clinic_id=clinic_id)
+            )
+
+    async def remove_grant(self, grant: RoleGrant) -> None:
+        await self.session.delete(grant)
+
+    def add_staff_profile(self, user_id: uuid.UUID, **fields: Any) -> StaffProfile:
+        profile = StaffProfile(tenant_id=self.tenant_id, user_id=user_id, **fields)
+        self.session.add(profile)
+        return profile
+
+    def add_patient_profile(self, user_id: uuid.UUID, **fields: Any) -> PatientProfile:
+        profile = PatientProfile(tenant_id=self.tenant_id, user_id=user_id, **fields)
+        self.session.add(profile)
+        return profile
 
     async def staff_profile(self, user_id: uuid.UUID) -> StaffProfile | None:
         stmt = select(StaffProfile).where(
@@ -59,11 +93,92 @@ class UserRepository(TenantScopedRepository[User]):
             .join(User, (User.tenant_id == RoleGrant.tenant_id) & (User.id == RoleGrant.user_id))
             .where(
                 RoleGrant.tenant_id == self.tenant_id,
-                RoleGrant.role == "TENANT_ADMIN",
+                RoleGrant.role == Role.TENANT_ADMIN.value,
                 User.is_active.is_(True),
             )
         )
         return int((await self.session.execute(stmt)).scalar_one())
+
+    async def page_visible(
+        self,
+        *,
+        clinics: frozenset[uuid.UUID] | None,
+        also: uuid.UUID,
+        role: Role | None,
+        page: PageParams,
+    ) -> Sequence[Any]:
+        """One page (plus one row) of (id, email, full_name, is_active) of the users visible
+        from `clinics` (None: every user; else staff of those clinics and every patient),
+        plus the user `also`, optionally only holders of `role`."""
+        table: Any = User.__table__
+        stmt = select(table.c.id, table.c.email, table.c.full_name, table.c.is_active).where(
+            table.c.tenant_id == self.tenant_id
+        )
+        if clinics is not None:
+            stmt = stmt.where(or_(self._visible_from(clinics), User.id == also))
+        if role is not None:
+            stmt = stmt.where(User.id.in_(self._holders(RoleGrant.role == role.value)))
+        return (await self.uow.execute(paginate(stmt, User.id, page))).mappings().all()
+
+    def _holders(self, condition: Any) -> Select[Any]:
+        return select(RoleGrant.user_id).where(RoleGrant.tenant_id == self.tenant_id, condition)
+
+    def _visible_from(self, clinics: frozenset[uuid.UUID]) -> Any:
+        return or_(
+            User.id.in_(self._holders(RoleGrant.clinic_id.in_(clinics))),
+            User.id.in_(self._holders(RoleGrant.role == Role.PATIENT.value)),
+        )
+
+
+class PlatformAdminRepository:
+    """Platform admins (no tenant)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    async def by_email(self, email: str) -> PlatformAdmin | None:
+        stmt = select(PlatformAdmin).where(func.lower(PlatformAdmin.email) == email.strip().lower())
+        return (await self.uow.session.execute(stmt)).scalar_one_or_none()
+
+    async def get(self, admin_id: uuid.UUID) -> PlatformAdmin | None:
+        return await self.uow.session.get(PlatformAdmin, admin_id)
+
+    def add(self, admin: PlatformAdmin) -> PlatformAdmin:
+        self.uow.session.add(admin)
+        return admin
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalRow:
+    """What a live session of an active subject says about its principal."""
+
+    email: str
+    grants: list[tuple[str, uuid.UUID | None]]
+    session_expires_at: datetime
+
+
+# The principal of every authenticated request that misses the cache: plain SQL, built once.
+_TENANT_PRINCIPAL = text(
+    """
+    SELECT u.email, s.expires_at, coalesce(
+        (SELECT json_agg(json_build_array(g.role, g.clinic_id) ORDER BY g.id) FROM role_grants g
+          WHERE g.tenant_id = u.tenant_id AND g.user_id = u.id), '[]'::json) AS grants
+      FROM auth_sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
+     WHERE s.id = :session_id AND s.revoked_at IS NULL AND s.expires_at > :now
+       AND u.tenant_id = :tenant_id AND u.id = :subject_id AND u.is_active
+    """
+)
+_PLATFORM_PRINCIPAL = text(
+    """
+    SELECT a.email, s.expires_at, '[["SUPER_ADMIN", null]]'::json AS grants
+      FROM auth_sessions s JOIN platform_admins a ON a.id = s.platform_admin_id
+     WHERE s.id = :session_id AND s.revoked_at IS NULL AND s.expires_at > :now
+       AND a.id = :subject_id AND a.is_active
+    """
+)
+
+
+_BARRIER = text("SELECT pg_notify('principal_changed', :payload)")
 
 
 class SessionRepository:
@@ -77,7 +192,18 @@ class SessionRepository:
         """The unit of work's ORM session, made on first use: Core-only reads never need one."""
         return self.uow.session
 
-    async def token_for_update(self, token_hash: bytes) -> tuple[RefreshToken, AuthSession] | None:
+    async def add(self, auth_session: AuthSession) -> AuthSession:
+        self.session.add(auth_session)
+        await self.uow.flush()
+        return auth_session
+
+    def add_refresh_token(self, session_id: uuid.UUID, token_hash: bytes, now: datetime) -> None:
+        self.session.add(RefreshToken(session_id=session_id, token_hash=token_hash, created_at=now))
+
+    async def locked(self, session_id: uuid.UUID) -> AuthSession | None:
+        return await self.session.get(AuthSession, session_id, with_for_update=True)
+
+    async def locked_token(self, token_hash: bytes) -> tuple[RefreshToken, AuthSession] | None:
         stmt = (
             select(RefreshToken, AuthSession)
             .join(AuthSession, AuthSession.id == RefreshToken.session_id)
@@ -87,13 +213,20 @@ class SessionRepository:
         row = (await self.session.execute(stmt)).first()
         return (row[0], row[1]) if row else None
 
-    def live_of_user(self, tenant_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> Select[Any]:
-        return select(AuthSession).where(
-            AuthSession.tenant_id == tenant_id,
-            AuthSession.user_id == user_id,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > now,
+    async def page_live(
+        self, *, tenant_id: uuid.UUID | None, subject_id: uuid.UUID, now: datetime, page: PageParams
+    ) -> list[AuthSession]:
+        """One page (plus one row) of the subject's live sessions, newest first."""
+        owner = (
+            AuthSession.platform_admin_id == subject_id
+            if tenant_id is None
+            else (AuthSession.tenant_id == tenant_id) & (AuthSession.user_id == subject_id)
         )
+        stmt = select(AuthSession).where(
+            owner, AuthSession.revoked_at.is_(None), AuthSession.expires_at > now
+        )
+        rows = await self.session.execute(paginate(stmt, AuthSession.id, page, newest_first=True))
+        return list(rows.scalars())
 
     async def revoke_all_of_user(
         self,
@@ -118,46 +251,35 @@ class SessionRepository:
         result: Any = await self.session.execute(stmt)
         return int(result.rowcount or 0)
 
+    async def announce_barrier(self) -> str:
+        """NOTIFY a barrier (`b:<token>`) on the principals channel, last in this transaction."""
+        barrier = f"b:{uuid.uuid4()}"
+        await self.uow.execute(_BARRIER.bindparams(payload=barrier))
+        return barrier
+
     async def principal_row(
         self, *, session_id: uuid.UUID, subject_id: uuid.UUID, tenant_id: uuid.UUID | None, now: datetime
-    ) -> tuple[str, list[tuple[str, uuid.UUID | None]]] | None:
-        """(email, grants) of a live session's active subject, or None."""
-        live = (
-            (AuthSession.id == session_id) & AuthSession.revoked_at.is_(None) & (AuthSession.expires_at > now)
-        )
+    ) -> PrincipalRow | None:
+        """Email, grants and session expiry of a live session's active subject, or None. One round trip."""
+        values: dict[str, Any] = {"session_id": session_id, "subject_id": subject_id, "now": now}
         if tenant_id is None:
-            platform_stmt = (
-                select(PlatformAdmin.email)
-                .join(AuthSession, AuthSession.platform_admin_id == PlatformAdmin.id)
-                .where(live, PlatformAdmin.id == subject_id, PlatformAdmin.is_active.is_(True))
-            )
-            email = (await self.uow.execute(platform_stmt)).scalar_one_or_none()
-            return (email, [("SUPER_ADMIN", None)]) if email is not None else None
-        grants = (
-            select(
-                func.coalesce(
-                    func.json_agg(func.json_build_array(RoleGrant.role, RoleGrant.clinic_id)),
-                    literal_column("'[]'::json"),
-                )
-            )
-            .where(RoleGrant.tenant_id == tenant_id, RoleGrant.user_id == subject_id)
-            .scalar_subquery()
-        )
-        stmt = (
-            select(User.email.label("email"), grants.label("grants"))
-            .join(AuthSession, (AuthSession.tenant_id == User.tenant_id) & (AuthSession.user_id == User.id))
-            .where(live, User.tenant_id == tenant_id, User.id == subject_id, User.is_active.is_(True))
-        )
-        row = (await self.uow.execute(stmt)).mappings().first()
+            statement = _PLATFORM_PRINCIPAL.bindparams(**values)
+        else:
+            statement = _TENANT_PRINCIPAL.bindparams(tenant_id=tenant_id, **values)
+        row = (await self.uow.execute(statement)).first()
         if row is None:
             return None
-        return row["email"], [(role, uuid.UUID(clinic) if clinic else None) for role, clinic in row["grants"]]
+        return PrincipalRow(
+            email=row.email,
+            grants=[(role, uuid.UUID(clinic) if clinic else None) for role, clinic in row.grants],
+            session_expires_at=row.expires_at,
+        )
 
 
 class SecretRepository(TenantScopedRepository[OneTimeSecret]):
     model = OneTimeSecret
 
-    async def live_otp_for_update(self, user_id: uuid.UUID, now: datetime) -> OneTimeSecret | None:
+    async def locked_live_otp(self, user_id: uuid.UUID, now: datetime) -> OneTimeSecret | None:
         stmt = (
             self.select()
             .where(
@@ -186,7 +308,7 @@ class SecretRepository(TenantScopedRepository[OneTimeSecret]):
         )
 
 
-async def reset_secret_for_update(uow: UnitOfWork, secret_hash: bytes) -> OneTimeSecret | None:
+async def locked_reset_secret(uow: UnitOfWork, secret_hash: bytes) -> OneTimeSecret | None:
     """A password-reset secret by its hash, in any tenant (the token is the credential)."""
     stmt = (
         select(OneTimeSecret)
@@ -196,6 +318,66 @@ async def reset_secret_for_update(uow: UnitOfWork, secret_hash: bytes) -> OneTim
     return (await uow.session.execute(stmt)).scalar_one_or_none()
 
 
-async def platform_admin_by_email(uow: UnitOfWork, email: str) -> PlatformAdmin | None:
-    stmt = select(PlatformAdmin).where(func.lower(PlatformAdmin.email) == email.strip().lower())
-    return (await uow.session.execute(stmt)).scalar_one_or_none()
+async def user_for_reset(uow: UnitOfWork, user_id: uuid.UUID) -> User | None:
+    """The user a reset secret names (the secret carries the tenant)."""
+    return await uow.session.get(User, user_id)
+
+
+class DirectoryRepository(TenantScopedRepository[User]):
+    """Who-is-who reads other domains need: doctors, patients, contacts."""
+
+    model = User
+
+    def _role_of_active(self, user_id: uuid.UUID, role: Role) -> Any:
+        return (
+            (RoleGrant.tenant_id == self.tenant_id)
+            & (RoleGrant.user_id == user_id)
+            & (RoleGrant.role == role.value)
+            & User.is_active.is_(True)
+        )
+
+    def _with_user(self, stmt: Select[Any]) -> Select[Any]:
+        return stmt.join(User, (User.tenant_id == RoleGrant.tenant_id) & (User.id == RoleGrant.user_id))
+
+    async def doctor_clinics(self, user_id: uuid.UUID) -> frozenset[uuid.UUID | None]:
+        stmt = self._with_user(select(RoleGrant.clinic_id)).where(self._role_of_active(user_id, Role.DOCTOR))
+        return frozenset((await self.uow.execute(stmt)).scalars().all())
+
+    async def is_patient(self, user_id: uuid.UUID) -> bool:
+        stmt = self._with_user(select(RoleGrant.id)).where(self._role_of_active(user_id, Role.PATIENT))
+        return (await self.uow.execute(stmt.limit(1))).first() is not None
+
+    async def contact(self, user_id: uuid.UUID) -> Any | None:
+        """(email, full_name, phone, preferred_language) of a user, or None."""
+        stmt = (
+            select(User.email, User.full_name, PatientProfile.phone, PatientProfile.preferred_language)
+            .outerjoin(
+                PatientProfile,
+                (PatientProfile.tenant_id == User.tenant_id) & (PatientProfile.user_id == User.id),
+            )
+            .where(User.tenant_id == self.tenant_id, User.id == user_id)
+        )
+        return (await self.uow.execute(stmt)).mappings().first()
+
+    async def page_doctors(
+        self, *, query: str | None, specialty: str | None, clinic_id: uuid.UUID | None, page: PageParams
+    ) -> Sequence[Any]:
+        """One page (plus one row) of (id, full_name, specialty) of active doctors."""
+        doctors = select(RoleGrant.user_id).where(
+            RoleGrant.tenant_id == self.tenant_id, RoleGrant.role == Role.DOCTOR.value
+        )
+        if clinic_id is not None:
+            doctors = doctors.where(or_(RoleGrant.clinic_id == clinic_id, RoleGrant.clinic_id.is_(None)))
+        stmt = (
+            select(User.id, User.full_name, StaffProfile.specialty)
+            .outerjoin(
+                StaffProfile, (StaffProfile.tenant_id == User.tenant_id) & (StaffProfile.user_id == User.id)
+            )
+            .where(User.tenant_id == self.tenant_id, User.is_active.is_(True), User.id.in_(doctors))
+        )
+        if query:
+            pattern = "%" + query.replace("\\", "").replace("%", "").replace("_", "") + "%"
+            stmt = stmt.where(func.unaccent(User.full_name).ilike(func.unaccent(pattern)))
+        if specialty:
+            stmt = stmt.where(func.unaccent(StaffProfile.specialty).ilike(func.unaccent(specialty)))
+        return (await self.uow.execute(paginate(stmt, User.id, page))).mappings().all()

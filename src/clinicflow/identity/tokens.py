@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -45,8 +46,24 @@ class AccessClaims:
 class TokenKeys:
     """Derives per-tenant signing keys from the server secret."""
 
+    #: Tokens already verified, kept until they expire (bounded: cleared when full).
+    MAX_VERIFIED = 20_000
+
     def __init__(self, secret_key: str) -> None:
         self._secret = secret_key.encode()
+        # A token is immutable: once its signature and claims checked out, only its expiry
+        # can change the answer. Verifying costs ~50-100 µs of PyJWT (two base64 passes,
+        # HMAC, JSON); a client sends the same token for its whole lifetime.
+        self._verified: dict[str, tuple[AccessClaims, float]] = {}
+
+    def verified(self, token: str) -> tuple[AccessClaims, float] | None:
+        """The claims and expiry (epoch seconds) of a token this process already verified."""
+        return self._verified.get(token)
+
+    def remember(self, token: str, claims: AccessClaims, expires_at: float) -> None:
+        if len(self._verified) >= self.MAX_VERIFIED:
+            self._verified.clear()
+        self._verified[token] = (claims, expires_at)
 
     def key_for(self, kid: str) -> bytes:
         return hmac.new(self._secret, b"clinicflow-jwt:" + kid.encode(), hashlib.sha256).digest()
@@ -83,7 +100,22 @@ def issue_access_token(
 
 
 def verify_access_token(keys: TokenKeys, token: str) -> AccessClaims:
-    """The token's claims, or Unauthenticated for anything not exactly right."""
+    """The token's claims, or Unauthenticated for anything not exactly right.
+
+    A token verified before is answered from memory until its `exp`.
+    """
+    remembered = keys.verified(token)
+    if remembered is not None:
+        claims, expires_at = remembered
+        if expires_at > time.time():
+            return claims
+        raise Unauthenticated("The access token has expired")
+    verified = _verify(keys, token)
+    keys.remember(token, verified[0], verified[1])
+    return verified[0]
+
+
+def _verify(keys: TokenKeys, token: str) -> tuple[AccessClaims, float]:
     try:
         header = jwt.get_unverified_header(token)
         kid = header.get("kid")
@@ -103,11 +135,12 @@ def verify_access_token(keys: TokenKeys, token: str) -> AccessClaims:
         expected_kid = tenant if tenant is not None else PLATFORM_KID
         if kid != expected_kid:
             raise Unauthenticated("The access token is not valid")
-        return AccessClaims(
+        access = AccessClaims(
             subject_id=uuid.UUID(claims["sub"]),
             tenant_id=uuid.UUID(tenant) if tenant is not None else None,
             session_id=uuid.UUID(claims["sid"]),
         )
+        return access, float(claims["exp"])
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("The access token has expired") from exc
     except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:

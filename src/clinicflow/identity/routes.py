@@ -1,38 +1,57 @@
-"""`/api/v1/auth/*`: login, tokens, sessions, registration, one-time codes, passwords."""
+"""Identity's API: `/api/v1/auth/*` (login, tokens, sessions, registration, one-time codes,
+passwords) and `/api/v1/users*` (the caller's profile and user administration).
+
+Each route: parse -> authenticate (dependency) -> one use case in one unit of work -> response.
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from clinicflow.errors import Unauthenticated
 from clinicflow.identity import auth
-from clinicflow.identity.access import SIGNED_IN, TENANT_MEMBER, Web, public
-from clinicflow.identity.errors import RefreshTokenReused
-from clinicflow.identity.principal import Principal, TenantPrincipal
+from clinicflow.identity import service as identity
+from clinicflow.identity.access import (
+    Member,
+    Requires,
+    SignedIn,
+    Web,
+    WebContext,
+    changing_principals,
+    public,
+)
+from clinicflow.identity.errors import GrantRefused, RefreshTokenReused
+from clinicflow.identity.permissions import Permission
+from clinicflow.identity.principal import TenantPrincipal
+from clinicflow.identity.roles import Role
 from clinicflow.identity.schemas import (
     AcceptedRead,
     ChangePasswordRequest,
     ForgotPasswordRequest,
     LoginRequest,
+    MeRead,
     OtpRequest,
     OtpVerify,
     RefreshRequest,
     RegisteredRead,
     RegisterRequest,
     ResetPasswordRequest,
+    RolesUpdate,
     SessionRead,
+    StaffCreate,
     TokenPairRead,
+    UserRead,
+    UserSummaryRead,
+    UserUpdate,
 )
 from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
 
-router = PrefixedRouter(prefix="/api/v1/auth", tags=["auth"])
-SignedIn = Annotated[Principal, Depends(SIGNED_IN)]
-Member = Annotated[TenantPrincipal, Depends(TENANT_MEMBER)]
+auth_router = PrefixedRouter(prefix="/api/v1/auth", tags=["auth"])
 _WRONG_CREDENTIALS = "The email or password is not correct"
 
 
@@ -46,7 +65,7 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post(
+@auth_router.post(
     "/login",
     response_model=TokenPairRead,
     dependencies=[Depends(public)],
@@ -76,7 +95,7 @@ async def login(body: LoginRequest, request: Request, ctx: Web) -> TokenPairRead
     return _pair(outcome)
 
 
-@router.post(
+@auth_router.post(
     "/refresh", response_model=TokenPairRead, dependencies=[Depends(public)], responses=problems(401, 422)
 )
 async def refresh(body: RefreshRequest, ctx: Web) -> TokenPairRead:
@@ -88,15 +107,15 @@ async def refresh(body: RefreshRequest, ctx: Web) -> TokenPairRead:
     return _pair(outcome)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401))
+@auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401))
 async def logout(principal: SignedIn, ctx: Web) -> Response:
     """End the current session: its access and refresh tokens stop working at once."""
-    async with ctx.db.transaction() as uow:
+    async with changing_principals(ctx) as uow:
         await auth.logout(uow, ctx.auth, principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/sessions", response_model=Page[SessionRead], responses=problems(401))
+@auth_router.get("/sessions", response_model=Page[SessionRead], responses=problems(401))
 async def sessions(principal: SignedIn, ctx: Web, page: Paging) -> Page[SessionRead]:
     """Your live sessions (devices), newest first, one page at a time."""
     async with ctx.db.transaction() as uow:
@@ -104,15 +123,17 @@ async def sessions(principal: SignedIn, ctx: Web, page: Paging) -> Page[SessionR
     return Page(items=items, next_cursor=cursor)
 
 
-@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401, 404))
+@auth_router.delete(
+    "/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401, 404)
+)
 async def revoke_session(session_id: uuid.UUID, principal: SignedIn, ctx: Web) -> Response:
     """End one of your sessions (another's is 404)."""
-    async with ctx.db.transaction() as uow:
+    async with changing_principals(ctx) as uow:
         await auth.revoke_session(uow, ctx.auth, principal, session_id=session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post(
+@auth_router.post(
     "/register",
     response_model=RegisteredRead,
     status_code=status.HTTP_201_CREATED,
@@ -132,7 +153,7 @@ async def register(body: RegisterRequest, request: Request, ctx: Web) -> Registe
 _SENT = "If the account exists, a message is on its way."
 
 
-@router.post(
+@auth_router.post(
     "/request-otp",
     response_model=AcceptedRead,
     status_code=status.HTTP_202_ACCEPTED,
@@ -149,7 +170,7 @@ async def request_otp(body: OtpRequest, request: Request, ctx: Web) -> AcceptedR
     return AcceptedRead(detail=_SENT)
 
 
-@router.post(
+@auth_router.post(
     "/verify-otp",
     response_model=TokenPairRead,
     dependencies=[Depends(public)],
@@ -172,7 +193,7 @@ async def verify_otp(body: OtpVerify, request: Request, ctx: Web) -> TokenPairRe
     return _pair(outcome)
 
 
-@router.post(
+@auth_router.post(
     "/forgot-password",
     response_model=AcceptedRead,
     status_code=status.HTTP_202_ACCEPTED,
@@ -189,7 +210,7 @@ async def forgot_password(body: ForgotPasswordRequest, request: Request, ctx: We
     return AcceptedRead(detail=_SENT)
 
 
-@router.post(
+@auth_router.post(
     "/reset-password",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(public)],
@@ -198,15 +219,17 @@ async def forgot_password(body: ForgotPasswordRequest, request: Request, ctx: We
 async def reset_password(body: ResetPasswordRequest, request: Request, ctx: Web) -> Response:
     """Set a new password with a reset token; every session of the account ends."""
     await ctx.limiter.hit(ctx.settings.otp_rate_per_address, "reset-use-address", _address(request))
-    async with ctx.db.transaction() as uow:
+    async with changing_principals(ctx) as uow:
         await auth.reset_password(uow, ctx.auth, token=body.token, new_password=body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/change-password", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401, 403, 422))
+@auth_router.post(
+    "/change-password", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401, 403, 422)
+)
 async def change_password(body: ChangePasswordRequest, principal: Member, ctx: Web) -> Response:
     """Change your password; your other sessions end."""
-    async with ctx.db.transaction() as uow:
+    async with changing_principals(ctx) as uow:
         await auth.change_password(
             uow,
             ctx.auth,
@@ -215,3 +238,116 @@ async def change_password(body: ChangePasswordRequest, principal: Member, ctx: W
             new_password=body.new_password,
         )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+users_router = PrefixedRouter(prefix="/api/v1/users", tags=["users"])
+
+
+async def _audit_refusal(
+    ctx: WebContext,
+    principal: TenantPrincipal,
+    *,
+    action: str,
+    subject_id: uuid.UUID | None,
+    refused: GrantRefused,
+) -> None:
+    """Refused escalations are audited in their own unit of work (the attempt's rolled back)."""
+    async with ctx.db.transaction() as uow:
+        await identity.record_refusal(
+            uow, principal, action=action, subject_id=subject_id, reason=refused.detail
+        )
+
+
+@users_router.get("/me", response_model=MeRead, responses=problems(401))
+async def me(principal: SignedIn, ctx: Web) -> MeRead:
+    """Your profile, role grants and effective permissions."""
+    async with ctx.db.reading() as uow:
+        return await identity.me(uow, principal)
+
+
+@users_router.get("", response_model=Page[UserSummaryRead], responses=problems(401, 403, 422))
+async def list_users(
+    principal: Annotated[TenantPrincipal, Depends(Requires(Permission.USERS_READ))],
+    ctx: Web,
+    page: Paging,
+    role: Annotated[Role | None, Query(description="Only users holding this role")] = None,
+) -> Page[UserSummaryRead]:
+    """Users you may see (clinic-scoped roles: staff of your clinics and patients)."""
+    async with ctx.db.reading() as uow:
+        items, cursor = await identity.list_users(uow, principal, role=role, page=page)
+    return Page[UserSummaryRead](items=items, next_cursor=cursor)
+
+
+@users_router.post(
+    "",
+    response_model=UserRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(401, 403, 409, 422),
+)
+async def create_user(
+    body: StaffCreate,
+    principal: Annotated[TenantPrincipal, Depends(Requires(Permission.USERS_CREATE))],
+    ctx: Web,
+) -> UserRead:
+    """Create a staff member (or a patient, at the desk) with role grants.
+
+    You may only grant roles up to your own, in scopes you administer.
+    """
+    try:
+        async with ctx.db.transaction() as uow:
+            return await identity.create_staff(uow, principal, data=body)
+    except GrantRefused as refused:
+        await _audit_refusal(ctx, principal, action="user.create_refused", subject_id=None, refused=refused)
+        raise
+
+
+@users_router.get("/{user_id}", response_model=UserRead, responses=problems(401, 403, 404))
+async def get_user(user_id: uuid.UUID, principal: Member, ctx: Web) -> UserRead:
+    """A user you may see: yourself, or with `users:read` (else 404)."""
+    async with ctx.db.reading() as uow:
+        return await identity.get_user(uow, principal, user_id=user_id)
+
+
+@users_router.patch("/{user_id}", response_model=UserRead, responses=problems(401, 403, 404, 422))
+async def update_user(
+    user_id: uuid.UUID,
+    body: UserUpdate,
+    principal: Member,
+    ctx: Web,
+) -> UserRead:
+    """Change name and profile: your own, or another's with `users:update`."""
+    async with ctx.db.transaction() as uow:
+        return await identity.update_user(uow, principal, user_id=user_id, data=body)
+
+
+@users_router.delete(
+    "/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401, 403, 404, 409)
+)
+async def deactivate_user(
+    user_id: uuid.UUID,
+    principal: Annotated[TenantPrincipal, Depends(Requires(Permission.USERS_DEACTIVATE))],
+    ctx: Web,
+) -> Response:
+    """Deactivate a user: their sessions end at once. The last tenant admin stays (409)."""
+    async with changing_principals(ctx) as uow:
+        await identity.deactivate_user(uow, principal, user_id=user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@users_router.put("/{user_id}/roles", response_model=UserRead, responses=problems(401, 403, 404, 409, 422))
+async def set_roles(
+    user_id: uuid.UUID,
+    body: RolesUpdate,
+    principal: Member,
+    ctx: Web,
+) -> UserRead:
+    """Replace a user's role grants. Needs `roles:assign` for every scope touched; nobody
+    edits their own roles or grants above their own. Refusals are audited."""
+    try:
+        async with changing_principals(ctx) as uow:
+            return await identity.set_roles(uow, principal, user_id=user_id, grants=body.grants)
+    except GrantRefused as refused:
+        await _audit_refusal(
+            ctx, principal, action="user.roles_change_refused", subject_id=user_id, refused=refused
+        )
+        raise
