@@ -32,9 +32,9 @@ from clinicflow.platform.metrics import track_pool
 from clinicflow.platform.migrations import head_revision
 from clinicflow.platform.openapi import document_edge_errors
 from clinicflow.platform.ratelimit import RateLimiter
-from clinicflow.scheduling import guards as _guards  # noqa: F401  (registers the clinic-deletion guard)
-from clinicflow.scheduling import notifications as _notifications  # noqa: F401  (subscribes handlers)
-from clinicflow.scheduling.booking import SchedulingConfig
+from clinicflow.scheduling import guards as scheduling_guards
+from clinicflow.scheduling import notifications as scheduling_notifications
+from clinicflow.scheduling.config import SchedulingConfig
 from clinicflow.scheduling.routes import rooms as video_rooms_router
 from clinicflow.scheduling.routes import router as scheduling_router
 from clinicflow.scheduling.video import SignedRoomProvider
@@ -45,6 +45,13 @@ from clinicflow.waitlist.service import WaitlistConfig
 from clinicflow.web import home
 
 log = get_logger(__name__)
+
+
+def register_event_handlers() -> None:
+    """Every domain's handlers of other domains' events and use cases (idempotent): the app
+    calls this at build, a standalone worker before it runs jobs."""
+    scheduling_guards.register()
+    scheduling_notifications.register()
 
 
 def create_app(
@@ -66,6 +73,7 @@ def create_app(
     if not settings.secret_key:
         raise ValueError("settings need their secrets: use Settings(...).with_secrets()")
     passwords.set_memory_cost(settings.password_hash_memory_kib)
+    register_event_handlers()
     auth_config = AuthConfig(
         keys=TokenKeys(settings.secret_key),
         clock=clock or SystemClock(),

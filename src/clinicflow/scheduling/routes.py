@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from clinicflow.errors import Forbidden, NotFound
+from clinicflow.errors import NotFound
 from clinicflow.identity import directory
 from clinicflow.identity.access import Requires, Web, WebContext, public
 from clinicflow.identity.permissions import Permission
@@ -20,8 +20,8 @@ from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import MAX_LIMIT, Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.scheduling import availability_service as availability
-from clinicflow.scheduling import booking, policy_service, recurring
-from clinicflow.scheduling.booking import SchedulingConfig
+from clinicflow.scheduling import booking, policy, policy_service, recurring
+from clinicflow.scheduling.config import SchedulingConfig
 from clinicflow.scheduling.ics import appointment_ics
 from clinicflow.scheduling.schemas import (
     AppointmentRead,
@@ -193,7 +193,6 @@ async def slots(
 ) -> Page[SlotRead]:
     """Free, bookable slots of the doctor (after minimum notice, within the horizon), soonest first."""
     tenant_id = _tenant(principal)
-    await _doctor_exists(ctx, tenant_id, doctor_id)
     async with ctx.db.reading() as uow:
         items, next_cursor = await availability.free_slots_page(
             uow,
@@ -441,8 +440,7 @@ async def get_policy(
     clinic_id: uuid.UUID, principal: Annotated[TenantPrincipal, Depends(Requires(P.CLINICS_READ))], ctx: Web
 ) -> SchedulingPolicyRead:
     """Cancellation cut-off and no-show grace (defaults until set)."""
-    if not principal.can(P.CLINICS_READ, clinic_id=clinic_id):
-        raise NotFound("Clinic not found")
+    policy.require_clinic_reader(principal, clinic_id)
     async with ctx.db.reading() as uow:
         return await policy_service.get_policy(uow, tenant_id=_tenant(principal), clinic_id=clinic_id)
 
@@ -458,10 +456,7 @@ async def put_policy(
     principal: Annotated[TenantPrincipal, Depends(Requires(P.CLINICS_UPDATE))],
     ctx: Web,
 ) -> SchedulingPolicyRead:
-    if not principal.can(P.CLINICS_READ, clinic_id=clinic_id):
-        raise NotFound("Clinic not found")
-    if not principal.can(P.CLINICS_UPDATE, clinic_id=clinic_id):
-        raise Forbidden("You need the permission clinics:update here")
+    policy.require_clinic_editor(principal, clinic_id)
     async with ctx.db.transaction() as uow:
         return await policy_service.put_policy(uow, principal, clinic_id=clinic_id, data=body)
 
