@@ -51,12 +51,12 @@ def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[
 
 
 def _row(
-    *,
     tenant_id: uuid.UUID | None,
     actor: Actor,
     action: str,
     subject_type: str,
     subject_id: uuid.UUID | None,
+    *,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
     details: dict[str, Any] | None,
@@ -117,6 +117,22 @@ class Subject(Protocol):
     def tenant_id(self) -> uuid.UUID: ...
 
 
+def _change(
+    actor: Actor,
+    action: str,
+    subject: Subject,
+    *,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    details: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The row of a change to `subject`: its tenant and id, the type named by the action's prefix."""
+    kind = action.partition(".")[0]
+    return _row(
+        subject.tenant_id, actor, action, kind, subject.id, before=before, after=after, details=details
+    )
+
+
 async def record_change(
     uow: UnitOfWork,
     actor: Actor,
@@ -132,16 +148,8 @@ async def record_change(
     `action` is `<subject type>.<verb>` (`appointment.cancelled`): the subject
     type is its first part, the tenant and id come from the row.
     """
-    await record(
-        uow,
-        tenant_id=subject.tenant_id,
-        actor=actor,
-        action=action,
-        subject_type=action.partition(".")[0],
-        subject_id=subject.id,
-        before=before,
-        after=after,
-        details=details,
+    uow.session.add(
+        AuditEvent(**_change(actor, action, subject, before=before, after=after, details=details))
     )
 
 
@@ -169,16 +177,7 @@ async def queue_change(
     For core paths batching their statements in a pipeline: the event travels with the
     change it describes, in the same round trip and the same transaction.
     """
-    row = _row(
-        tenant_id=subject.tenant_id,
-        actor=actor,
-        action=action,
-        subject_type=action.partition(".")[0],
-        subject_id=subject.id,
-        before=before,
-        after=after,
-        details=details,
-    )
+    row = _change(actor, action, subject, before=before, after=after, details=details)
     for column in _JSON_COLUMNS:
         if row[column] is not None:
             row[column] = Jsonb(row[column])

@@ -9,7 +9,7 @@ change writes an audit event and emits a domain event in the same transaction.
 
 from __future__ import annotations
 
-from clinicflow.scheduling.appointments.booking import book
+from clinicflow.scheduling.appointments.booking import book, book_once
 from clinicflow.scheduling.appointments.reads import get_visible, list_appointments, read
 from clinicflow.scheduling.appointments.rescheduling import reschedule
 from clinicflow.scheduling.appointments.transitions import transition
@@ -19,6 +19,7 @@ from clinicflow.scheduling.policy import patient_for_booking as resolve_patient
 __all__ = [
     "SchedulingConfig",
     "book",
+    "book_once",
     "get_visible",
     "list_appointments",
     "read",

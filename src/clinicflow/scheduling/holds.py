@@ -13,6 +13,7 @@ from clinicflow.audit import service as audit
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.scheduling.appointments.creation import (
     NewAppointment,
+    SlotAsk,
     appointment_event,
     bookable_slot,
     new_appointment,
@@ -44,15 +45,8 @@ async def hold_slot(
     it first this raises SlotUnavailable. Minimum notice and horizon do not apply
     (a freed slot is offered however soon it is).
     """
-    slot = await bookable_slot(
-        uow,
-        cfg,
-        tenant_id=tenant_id,
-        doctor_id=doctor_id,
-        clinic_id=clinic_id,
-        starts_at=starts_at,
-        enforce_notice=False,
-    )
+    ask = SlotAsk(tenant_id, doctor_id, clinic_id, starts_at)
+    checked = await bookable_slot(uow, cfg, ask, enforce_notice=False)
     new = NewAppointment(
         tenant_id=tenant_id,
         clinic_id=clinic_id,
@@ -61,12 +55,12 @@ async def hold_slot(
         status=Status.HELD,
         reason="Waitlist offer",
     )
-    appointment = new_appointment(new, slot)
+    appointment = new_appointment(new, checked)
     after = {"doctor_id": doctor_id, "patient_id": patient_id, "starts_at": appointment.starts_at}
     return await write(
         uow,
         appointment,
-        capacity=slot.capacity,
+        capacity=checked.slot.capacity,
         actor=actor,
         action="appointment.held",
         after=after,

@@ -116,14 +116,14 @@ SCHEDULE_PSYCOPG = _pyformat(SCHEDULE_SQL)
 
 _APPOINTMENT_COLUMNS = (
     "id, tenant_id, clinic_id, doctor_id, patient_id, starts_at, ends_at, blocked_from, blocked_until, "
-    "slot_group_id, status, kind, reason, video_url, parent_id, series_id, created_by"
+    "slot_group_id, status, kind, reason, video_url, parent_id, series_id, created_by, created_at, updated_at"
 )
 _APPOINTMENT_VALUES = ", ".join(f"%({c.strip()})s" for c in _APPOINTMENT_COLUMNS.split(","))
 
 #: A one-seat appointment is its own slot group.
 INSERT_APPOINTMENT = f"""
 INSERT INTO appointments ({_APPOINTMENT_COLUMNS}) VALUES ({_APPOINTMENT_VALUES})
-RETURNING slot_group_id, created_at, updated_at
+RETURNING slot_group_id
 """
 
 #: A seat of a group session: one more on the session's counter (its check constraint refuses
@@ -138,7 +138,7 @@ WITH seat AS (
 )
 INSERT INTO appointments ({_APPOINTMENT_COLUMNS})
 SELECT {_APPOINTMENT_VALUES.replace("%(slot_group_id)s", "seat.id")} FROM seat
-RETURNING slot_group_id, created_at, updated_at
+RETURNING slot_group_id
 """
 
 
@@ -213,7 +213,8 @@ async def queue_insert(
     connection: psycopg.AsyncConnection[Any], values: dict[str, Any], *, capacity: int
 ) -> psycopg.AsyncCursor[Any]:
     """Send the appointment's INSERT (with its group seat when `capacity` > 1) in the caller's
-    pipeline; RETURNING gives its group, created_at and updated_at after the block."""
+    pipeline; RETURNING gives its slot group after the block. `created_at` and `updated_at`
+    are the transaction's time (`now()`, as the columns' defaults), read with the schedule."""
     cursor = connection.cursor(row_factory=dict_row)
     if capacity == 1:
         return await cursor.execute(INSERT_APPOINTMENT, values)

@@ -211,11 +211,6 @@ async def slots(
 # --- appointments -----------------------------------------------------------------------------
 
 
-def _json(model: Any) -> dict[str, Any]:
-    data: dict[str, Any] = model.model_dump(mode="json")
-    return data
-
-
 @router.post(
     "/appointments",
     response_model=AppointmentRead,
@@ -231,32 +226,21 @@ async def book(
 ) -> Any:
     """Book an offered slot: patients for themselves, staff for a patient. 409 SLOT_UNAVAILABLE
     when it was just taken. With `Idempotency-Key`, a retry returns the first answer."""
-    tenant_id = _tenant(principal)
-    scope = "POST /api/v1/appointments"
+    if idempotency_key is None:
+        async with ctx.db.transaction() as uow:
+            return booking.read(await booking.book(uow, config, principal, data=body))
+    key = idempotency.Key.of(
+        tenant_id=_tenant(principal),
+        caller_id=principal.user_id,
+        scope="POST /api/v1/appointments",
+        key=idempotency_key,
+        request=body.model_dump_json().encode(),
+    )
     async with ctx.db.transaction() as uow:
-        if idempotency_key is not None:
-            replay = await idempotency.claim(
-                uow,
-                tenant_id=tenant_id,
-                caller_id=principal.user_id,
-                scope=scope,
-                key=idempotency_key,
-                request=body.model_dump_json().encode(),
-            )
-            if replay is not None:
-                return JSONResponse(replay.body, status_code=replay.status_code)
-        appointment = booking.read(await booking.book(uow, config, principal, data=body))
-        if idempotency_key is not None:
-            await idempotency.remember(
-                uow,
-                tenant_id=tenant_id,
-                caller_id=principal.user_id,
-                scope=scope,
-                key=idempotency_key,
-                status_code=201,
-                body=_json(appointment),
-            )
-    return appointment
+        outcome = await booking.book_once(uow, config, principal, data=body, key=key)
+    if isinstance(outcome, idempotency.Replay):
+        return JSONResponse(outcome.body, status_code=outcome.status_code)
+    return booking.read(outcome)
 
 
 @router.get("/appointments", response_model=Page[AppointmentRead], responses=problems(401, 403, 422))

@@ -6,9 +6,17 @@ import uuid
 
 from clinicflow.errors import FieldProblem, ValidationFailed
 from clinicflow.identity.principal import TenantPrincipal
+from clinicflow.platform import idempotency
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.scheduling import policy
-from clinicflow.scheduling.appointments.creation import NewAppointment, bookable_slot, new_appointment, write
+from clinicflow.scheduling.appointments.creation import (
+    Checked,
+    NewAppointment,
+    SlotAsk,
+    check_slot,
+    new_appointment,
+    write,
+)
 from clinicflow.scheduling.config import SchedulingConfig
 from clinicflow.scheduling.events import Event
 from clinicflow.scheduling.models import Appointment, AppointmentKind, FollowUpPlan
@@ -29,6 +37,79 @@ async def _open_follow_up(
     return plan
 
 
+def _new(
+    principal: TenantPrincipal,
+    data: BookingIn,
+    *,
+    patient_id: uuid.UUID,
+    parent_id: uuid.UUID | None,
+    series_id: uuid.UUID | None,
+) -> NewAppointment:
+    return NewAppointment(
+        tenant_id=principal.tenant_id,
+        clinic_id=data.clinic_id,
+        doctor_id=data.doctor_id,
+        patient_id=patient_id,
+        status=Status.SCHEDULED,
+        kind=data.kind,
+        reason=data.reason,
+        parent_id=parent_id,
+        series_id=series_id,
+        created_by=principal.user_id,
+    )
+
+
+async def _book(
+    uow: UnitOfWork,
+    cfg: SchedulingConfig,
+    principal: TenantPrincipal,
+    data: BookingIn,
+    *,
+    series_id: uuid.UUID | None,
+    parent_id: uuid.UUID | None,
+    key: idempotency.Key | None,
+) -> Appointment | idempotency.Replay:
+    tenant_id = principal.tenant_id
+    policy.require_bookable_clinic(principal, data.clinic_id)
+    patient_id = await policy.patient_for_booking(
+        uow, principal, clinic_id=data.clinic_id, patient_id=data.patient_id
+    )
+    plan: FollowUpPlan | None = None
+    if data.follow_up_plan_id is not None:
+        repo = AppointmentRepository(uow, tenant_id)
+        plan = await _open_follow_up(repo, plan_id=data.follow_up_plan_id, patient_id=patient_id)
+        parent_id = plan.parent_id
+    ask = SlotAsk(tenant_id, data.doctor_id, data.clinic_id, data.starts_at)
+    checked = await check_slot(uow, cfg, ask, claim=key)
+    if not isinstance(checked, Checked):
+        return checked  # the answer to the first request with this key
+    new = _new(principal, data, patient_id=patient_id, parent_id=parent_id, series_id=series_id)
+    appointment = new_appointment(new, checked)
+    if data.kind is AppointmentKind.VIDEO:
+        appointment.video_url = cfg.video.join_url(tenant_id=tenant_id, appointment_id=appointment.id)
+    after = {
+        "doctor_id": appointment.doctor_id,
+        "clinic_id": appointment.clinic_id,
+        "patient_id": patient_id,
+        "starts_at": appointment.starts_at,
+        "kind": appointment.kind,
+    }
+    await write(
+        uow,
+        appointment,
+        capacity=checked.slot.capacity,
+        actor=principal.actor,
+        action="appointment.booked",
+        after=after,
+        event=Event.BOOKED,
+        answer=key,
+    )
+    if plan is not None:
+        plan.status = "booked"
+        plan.appointment_id = appointment.id
+    return appointment
+
+
 async def book(
     uow: UnitOfWork,
     cfg: SchedulingConfig,
@@ -47,56 +128,20 @@ async def book(
     BEYOND_HORIZON, OUTSIDE_AVAILABILITY (including the doctor's time off). A patient's
     booking costs two round trips besides BEGIN and COMMIT.
     """
-    tenant_id = principal.tenant_id
-    policy.require_bookable_clinic(principal, data.clinic_id)
-    patient_id = await policy.patient_for_booking(
-        uow, principal, clinic_id=data.clinic_id, patient_id=data.patient_id
-    )
-    plan: FollowUpPlan | None = None
-    if data.follow_up_plan_id is not None:
-        repo = AppointmentRepository(uow, tenant_id)
-        plan = await _open_follow_up(repo, plan_id=data.follow_up_plan_id, patient_id=patient_id)
-        parent_id = plan.parent_id
-    slot = await bookable_slot(
-        uow,
-        cfg,
-        tenant_id=tenant_id,
-        doctor_id=data.doctor_id,
-        clinic_id=data.clinic_id,
-        starts_at=data.starts_at,
-    )
-    new = NewAppointment(
-        tenant_id=tenant_id,
-        clinic_id=data.clinic_id,
-        doctor_id=data.doctor_id,
-        patient_id=patient_id,
-        status=Status.SCHEDULED,
-        kind=data.kind,
-        reason=data.reason,
-        parent_id=parent_id,
-        series_id=series_id,
-        created_by=principal.user_id,
-    )
-    appointment = new_appointment(new, slot)
-    if data.kind is AppointmentKind.VIDEO:
-        appointment.video_url = cfg.video.join_url(tenant_id=tenant_id, appointment_id=appointment.id)
-    after = {
-        "doctor_id": appointment.doctor_id,
-        "clinic_id": appointment.clinic_id,
-        "patient_id": patient_id,
-        "starts_at": appointment.starts_at,
-        "kind": appointment.kind,
-    }
-    await write(
-        uow,
-        appointment,
-        capacity=slot.capacity,
-        actor=principal.actor,
-        action="appointment.booked",
-        after=after,
-        event=Event.BOOKED,
-    )
-    if plan is not None:
-        plan.status = "booked"
-        plan.appointment_id = appointment.id
-    return appointment
+    booked = await _book(uow, cfg, principal, data, series_id=series_id, parent_id=parent_id, key=None)
+    assert isinstance(booked, Appointment)
+    return booked
+
+
+async def book_once(
+    uow: UnitOfWork,
+    cfg: SchedulingConfig,
+    principal: TenantPrincipal,
+    *,
+    data: BookingIn,
+    key: idempotency.Key,
+) -> Appointment | idempotency.Replay:
+    """`book` under an `Idempotency-Key`: the first request with the key books and stores its
+    answer; a retry with the same body gets that answer (a Replay), with another body 422
+    IDEMPOTENCY_KEY_REUSED. The claim and the answer ride in the booking's own round trips."""
+    return await _book(uow, cfg, principal, data, series_id=None, parent_id=None, key=key)

@@ -17,6 +17,7 @@ from typing import Any
 
 from clinicflow.audit import service as audit
 from clinicflow.errors import FieldProblem
+from clinicflow.platform import idempotency
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.ids import uuid7
 from clinicflow.scheduling import repository
@@ -26,6 +27,7 @@ from clinicflow.scheduling.errors import BeyondHorizon, InsideMinimumNotice, InT
 from clinicflow.scheduling.events import AppointmentEvent, Event, queue_emit
 from clinicflow.scheduling.models import Appointment, AppointmentKind
 from clinicflow.scheduling.schedules import Snapshot, candidate_slots, snapshot_of
+from clinicflow.scheduling.schemas import AppointmentRead
 from clinicflow.scheduling.state import Status
 
 
@@ -68,34 +70,67 @@ def slot_in(
     return offered[0].slot
 
 
-async def bookable_slot(
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A bookable slot, and the transaction's time (a new row's `created_at`)."""
+
+    slot: Slot
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SlotAsk:
+    """A time asked for: the slot of the doctor's plan at the clinic starting then."""
+
+    tenant_id: uuid.UUID
+    doctor_id: uuid.UUID
+    clinic_id: uuid.UUID
+    starts_at: datetime
+
+
+async def check_slot(
     uow: UnitOfWork,
     cfg: SchedulingConfig,
+    ask: SlotAsk,
     *,
-    tenant_id: uuid.UUID,
-    doctor_id: uuid.UUID,
-    clinic_id: uuid.UUID,
-    starts_at: datetime,
     enforce_notice: bool = True,
-) -> Slot:
-    """The slot of the doctor's plan at the clinic starting at `starts_at` (422s say why not):
-    one round trip, which also begins the transaction if it has not begun."""
+    claim: idempotency.Key | None = None,
+) -> Checked | idempotency.Replay:
+    """The slot asked for, or the 422 saying why not: one round trip, after BEGIN. With
+    `claim`, the idempotency key is claimed in the same round trip, and an answered key's
+    replay is returned before anything is checked."""
     params = repository.schedule_params(
-        tenant_id=tenant_id,
-        doctor_id=doctor_id,
-        clinic_id=clinic_id,
-        start=starts_at,
-        end=starts_at + timedelta(microseconds=1),
+        tenant_id=ask.tenant_id,
+        doctor_id=ask.doctor_id,
+        clinic_id=ask.clinic_id,
+        start=ask.starts_at,
+        end=ask.starts_at + timedelta(microseconds=1),
         with_busy=False,
     )
     async with repository.pipeline(uow) as connection:
+        claiming = await idempotency.queue_claim(connection, claim) if claim is not None else None
         cursor = await repository.queue_schedule(connection, params)
+    if claim is not None and claiming is not None:
+        replay = await idempotency.claimed(connection, claim, claiming)
+        if replay is not None:
+            return replay
     row = await cursor.fetchone()
     assert row is not None  # one row: the statement is an aggregate
     snapshot = snapshot_of(row)
-    return slot_in(
-        snapshot, clinic_id=clinic_id, starts_at=starts_at, now=cfg.clock.now(), enforce_notice=enforce_notice
+    now = cfg.clock.now()
+    slot = slot_in(
+        snapshot, clinic_id=ask.clinic_id, starts_at=ask.starts_at, now=now, enforce_notice=enforce_notice
     )
+    return Checked(slot, snapshot.now)
+
+
+async def bookable_slot(
+    uow: UnitOfWork, cfg: SchedulingConfig, ask: SlotAsk, *, enforce_notice: bool = True
+) -> Checked:
+    """`check_slot` without an idempotency key: the slot, or the 422 saying why not."""
+    checked = await check_slot(uow, cfg, ask, enforce_notice=enforce_notice)
+    assert isinstance(checked, Checked)
+    return checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +149,11 @@ class NewAppointment:
     created_by: uuid.UUID | None = None
 
 
-def new_appointment(new: NewAppointment, slot: Slot) -> Appointment:
+def new_appointment(new: NewAppointment, checked: Checked) -> Appointment:
     """The row, not yet written. A one-seat appointment is its own slot group; a group seat's
     group is the session's, learnt when it is written."""
     appointment_id = uuid7()
+    slot = checked.slot
     return Appointment(
         id=appointment_id,
         tenant_id=new.tenant_id,
@@ -138,6 +174,8 @@ def new_appointment(new: NewAppointment, slot: Slot) -> Appointment:
         created_by=new.created_by,
         cancelled_at=None,
         cancel_reason=None,
+        created_at=checked.now,
+        updated_at=checked.now,
     )
 
 
@@ -160,6 +198,8 @@ def _values(a: Appointment) -> dict[str, Any]:
         "parent_id": a.parent_id,
         "series_id": a.series_id,
         "created_by": a.created_by,
+        "created_at": a.created_at,
+        "updated_at": a.updated_at,
     }
 
 
@@ -172,17 +212,20 @@ async def write(
     action: str,
     after: dict[str, Any],
     event: Event | None,
+    answer: idempotency.Key | None = None,
 ) -> Appointment:
-    """Write the appointment, its audit event `action` and (if any) its domain event's job in
-    one round trip; the row's group and timestamps come back with RETURNING."""
+    """Write the appointment, its audit event `action`, (if any) its domain event's job and
+    the idempotency key's answer (201 and the appointment) in one round trip; the row's
+    slot group comes back with RETURNING."""
     async with repository.pipeline(uow) as connection:
         inserted = await repository.queue_insert(connection, _values(appointment), capacity=capacity)
         await audit.queue_change(connection, actor, action, appointment, after=after)
         if event is not None:
             await queue_emit(connection, appointment_event(event, appointment))
+        if answer is not None:
+            body = AppointmentRead.model_validate(appointment, from_attributes=True).model_dump(mode="json")
+            await idempotency.queue_answer(connection, answer, status_code=201, body=body)
     row = await inserted.fetchone()
     assert row is not None
     appointment.slot_group_id = row["slot_group_id"]
-    appointment.created_at = row["created_at"]
-    appointment.updated_at = row["updated_at"]
     return appointment

@@ -7,7 +7,7 @@ import uuid
 from clinicflow.audit import service as audit
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.db import UnitOfWork
-from clinicflow.scheduling.appointments.creation import appointment_event, bookable_slot
+from clinicflow.scheduling.appointments.creation import SlotAsk, appointment_event, bookable_slot
 from clinicflow.scheduling.appointments.reads import get_visible
 from clinicflow.scheduling.appointments.transitions import check_change
 from clinicflow.scheduling.availability import Slot
@@ -63,14 +63,8 @@ async def reschedule(
     target = next_status(current, Action.RESCHEDULE)
     await check_change(uow, cfg, principal, appointment)
     doctor_id = data.doctor_id or appointment.doctor_id
-    slot = await bookable_slot(
-        uow,
-        cfg,
-        tenant_id=appointment.tenant_id,
-        doctor_id=doctor_id,
-        clinic_id=appointment.clinic_id,
-        starts_at=data.starts_at,
-    )
+    ask = SlotAsk(appointment.tenant_id, doctor_id, appointment.clinic_id, data.starts_at)
+    checked = await bookable_slot(uow, cfg, ask)
     before = {"starts_at": appointment.starts_at, "doctor_id": appointment.doctor_id, "status": current.value}
     old = {
         "previous_starts_at": appointment.starts_at,
@@ -78,7 +72,7 @@ async def reschedule(
         "previous_doctor_id": appointment.doctor_id,
     }
     appointment.status = target.value
-    await _move(uow, appointment, doctor_id, slot)
+    await _move(uow, appointment, doctor_id, checked.slot)
     after = {"starts_at": appointment.starts_at, "doctor_id": doctor_id, "status": target.value}
     await audit.record_change(
         uow, principal.actor, "appointment.rescheduled", appointment, before=before, after=after
