@@ -43,11 +43,10 @@ from clinicflow.platform.ratelimit import RateLimiter
 from clinicflow.scheduling import events as scheduling_events
 from clinicflow.scheduling import guards as scheduling_guards
 from clinicflow.scheduling import notifications as scheduling_notifications
-from clinicflow.scheduling.booking import SchedulingConfig
+from clinicflow.scheduling.config import SchedulingConfig
 from clinicflow.scheduling.routes import rooms as video_rooms_router
 from clinicflow.scheduling.routes import router as scheduling_router
 from clinicflow.scheduling.video import SignedRoomProvider
-from clinicflow.tenancy import service as tenancy
 from clinicflow.tenancy.routes import router as tenancy_router
 from clinicflow.waitlist import offers as waitlist_offers
 from clinicflow.waitlist.routes import router as waitlist_router
@@ -77,10 +76,9 @@ def register_event_handlers() -> None:
     Nothing subscribes by being imported.
     """
     # Scheduling refuses to archive a clinic that still has upcoming appointments.
-    tenancy.register_clinic_archive_guard(scheduling_guards.future_appointments)
+    scheduling_guards.register()
     # The patient hears of each change to their appointment.
-    for event in scheduling_notifications.TEMPLATES:
-        scheduling_events.subscribe(event, scheduling_notifications.notify_patient)
+    scheduling_notifications.register()
     # A freed slot is offered to the waitlist.
     vacancies = scheduling_events.Event
     for event in (vacancies.CANCELLED, vacancies.RESCHEDULED, vacancies.NO_SHOW):

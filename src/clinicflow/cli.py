@@ -140,8 +140,10 @@ def worker(
     ] = None,
 ) -> None:
     """Run a background job worker until interrupted; it restarts itself if the database goes away."""
+    from clinicflow.app import register_event_handlers
     from clinicflow.platform.jobs import WorkerSupervisor, close_jobs, open_jobs
 
+    register_event_handlers()
     settings = _settings()
     url = _database_url(settings)
     jobs_at_once = concurrency or settings.worker_concurrency

@@ -624,7 +624,7 @@ async def test_the_slots_query_reads_one_doctors_appointments_through_the_index(
     whose condition pins tenant and doctor (the (tenant_id, doctor_id, starts_at) b-tree, or
     the exclusion constraint's GiST index, which covers exactly the active rows). Seq scans
     are disabled so the plan shows whether an index can serve the query at any table size."""
-    from clinicflow.scheduling.availability_service import busy_statement
+    from clinicflow.scheduling.repository import busy_statement
 
     statement = busy_statement(
         tenant_id=practice.tenant.id,

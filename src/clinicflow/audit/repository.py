@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+import psycopg
+from psycopg.types.json import Jsonb
 from sqlalchemy import select
 
 from clinicflow.audit.models import AuditEvent
@@ -12,6 +15,13 @@ from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.pagination import PageParams, read_page
 
 events = AuditEvent.__table__
+_INSERT = (
+    "INSERT INTO audit_events (id, tenant_id, actor_type, actor_id, action, subject_type, subject_id,"
+    " before, after, details, request_id, client_address) VALUES (%(id)s, %(tenant_id)s, %(actor_type)s,"
+    " %(actor_id)s, %(action)s, %(subject_type)s, %(subject_id)s, %(before)s, %(after)s, %(details)s,"
+    " %(request_id)s, %(client_address)s)"
+)
+_JSON_COLUMNS = ("before", "after", "details")
 
 
 class AuditRepository:
@@ -29,6 +39,12 @@ class AuditRepository:
         if event.tenant_id != self.tenant_id:
             raise ValueError("event belongs to another tenant")
         self.uow.session.add(event)
+
+    @staticmethod
+    async def append_on(connection: psycopg.AsyncConnection[Any], row: dict[str, Any]) -> None:
+        """Append one event (column values) on a transaction's psycopg connection (pipelines)."""
+        values = {k: Jsonb(v) if k in _JSON_COLUMNS and v is not None else v for k, v in row.items()}
+        await connection.execute(_INSERT, values)
 
     async def page(self, filters: AuditFilters, page: PageParams) -> tuple[list[AuditEventRead], str | None]:
         """The tenant's events matching `filters`, oldest first (UUIDv7 order), keyset-paginated."""

@@ -17,9 +17,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import psycopg
+
 from clinicflow.platform import runtime
 from clinicflow.platform.db import UnitOfWork
-from clinicflow.platform.jobs import DEFAULT_RETRY, defer, job_app
+from clinicflow.platform.jobs import DEFAULT_RETRY, defer, job_app, queue_job
 from clinicflow.platform.jsonable import to_jsonable
 
 
@@ -86,18 +88,26 @@ def _task(name: str) -> Any:
 TASKS = {event: _task(event.value) for event in Event}
 
 
+def _payload(event: AppointmentEvent) -> dict[str, Any]:
+    return {
+        "event": event.event.value,
+        "tenant_id": str(event.tenant_id),
+        "appointment_id": str(event.appointment_id),
+        "clinic_id": str(event.clinic_id),
+        "doctor_id": str(event.doctor_id),
+        "patient_id": str(event.patient_id),
+        "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat(),
+        "details": to_jsonable(event.details),
+    }
+
+
 async def emit(uow: UnitOfWork, event: AppointmentEvent) -> None:
     """Defer the event's job in the caller's transaction: it exists only if the change commits."""
-    await defer(
-        uow,
-        TASKS[event.event],
-        event=event.event.value,
-        tenant_id=str(event.tenant_id),
-        appointment_id=str(event.appointment_id),
-        clinic_id=str(event.clinic_id),
-        doctor_id=str(event.doctor_id),
-        patient_id=str(event.patient_id),
-        starts_at=event.starts_at.isoformat(),
-        ends_at=event.ends_at.isoformat(),
-        details=to_jsonable(event.details),
-    )
+    await defer(uow, TASKS[event.event], **_payload(event))
+
+
+async def queue_emit(connection: psycopg.AsyncConnection[Any], event: AppointmentEvent) -> None:
+    """`emit` on the transaction's psycopg connection: in a pipeline, the job travels with the
+    change that causes it (same round trip, same transaction)."""
+    await queue_job(connection, TASKS[event.event], **_payload(event))

@@ -37,5 +37,7 @@ async def notify_patient(uow: UnitOfWork, event: AppointmentEvent) -> None:
     )
 
 
-for _event in TEMPLATES:
-    subscribe(_event, notify_patient)
+def register() -> None:
+    """Subscribe the patient notices to their events (the app calls this at build)."""
+    for event in TEMPLATES:
+        subscribe(event, notify_patient)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
-
 from clinicflow.audit import service as audit
 from clinicflow.errors import NotFound
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.scheduling.models import ClinicSchedulingPolicy
+from clinicflow.scheduling.repository import PolicyRepository
 from clinicflow.scheduling.schemas import SchedulingPolicyIn, SchedulingPolicyRead
 from clinicflow.tenancy import service as tenancy
 
@@ -19,13 +18,7 @@ async def get_policy(uow: UnitOfWork, *, tenant_id: uuid.UUID, clinic_id: uuid.U
     """The clinic's policy, or the defaults when it has none yet (NotFound for no such clinic)."""
     if not await tenancy.clinic_exists(uow, tenant_id=tenant_id, clinic_id=clinic_id):
         raise NotFound("Clinic not found")
-    row = (
-        await uow.session.execute(
-            select(ClinicSchedulingPolicy).where(
-                ClinicSchedulingPolicy.tenant_id == tenant_id, ClinicSchedulingPolicy.clinic_id == clinic_id
-            )
-        )
-    ).scalar_one_or_none()
+    row = await PolicyRepository(uow, tenant_id).of_clinic(clinic_id)
     if row is None:
         return SchedulingPolicyRead(clinic_id=clinic_id)
     return SchedulingPolicyRead(
@@ -41,18 +34,10 @@ async def put_policy(
     """Replace the clinic's policy; the changed fields are audited."""
     tenant_id = principal.tenant_id
     before = await get_policy(uow, tenant_id=tenant_id, clinic_id=clinic_id)
-    row = (
-        await uow.session.execute(
-            select(ClinicSchedulingPolicy)
-            .where(
-                ClinicSchedulingPolicy.tenant_id == tenant_id, ClinicSchedulingPolicy.clinic_id == clinic_id
-            )
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
+    policies = PolicyRepository(uow, tenant_id)
+    row = await policies.of_clinic(clinic_id, for_update=True)
     if row is None:
-        row = ClinicSchedulingPolicy(tenant_id=tenant_id, clinic_id=clinic_id)
-        uow.session.add(row)
+        row = policies.add(ClinicSchedulingPolicy(tenant_id=tenant_id, clinic_id=clinic_id))
     row.patient_cancel_cutoff_minutes = data.patient_cancel_cutoff_minutes
     row.no_show_after_minutes = data.no_show_after_minutes
     await uow.flush()

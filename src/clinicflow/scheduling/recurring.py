@@ -7,14 +7,17 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from clinicflow.audit import service as audit
-from clinicflow.errors import Forbidden, ValidationFailed
-from clinicflow.identity.permissions import Permission
+from clinicflow.errors import ValidationFailed
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.db import UnitOfWork
-from clinicflow.scheduling import availability_service as availability
-from clinicflow.scheduling.booking import SchedulingConfig, book, get_visible, read, resolve_patient
+from clinicflow.scheduling import policy
+from clinicflow.scheduling.appointments.booking import book
+from clinicflow.scheduling.appointments.reads import get_visible, read
+from clinicflow.scheduling.config import SchedulingConfig
 from clinicflow.scheduling.errors import SeriesConflict, SlotUnavailable
 from clinicflow.scheduling.models import AppointmentKind, AppointmentSeries, FollowUpPlan
+from clinicflow.scheduling.plans import require_doctor_at
+from clinicflow.scheduling.repository import AppointmentRepository
 from clinicflow.scheduling.schemas import (
     AppointmentRead,
     BookingIn,
@@ -24,8 +27,6 @@ from clinicflow.scheduling.schemas import (
     SeriesRead,
     SkippedRead,
 )
-
-P = Permission
 
 
 async def create_follow_up(
@@ -40,8 +41,7 @@ async def create_follow_up(
     `follow_up_plan_id`), or a booking now with the same doctor, linked to its parent.
     Needs `appointments:book` at the visit's clinic."""
     parent = await get_visible(uow, principal, parent_id)
-    if not principal.can(P.APPOINTMENTS_BOOK, clinic_id=parent.clinic_id):
-        raise Forbidden("Follow-ups are planned by clinic staff")
+    policy.require_follow_up_planner(principal, parent.clinic_id)
     if data.starts_at is not None:
         booking = BookingIn(
             doctor_id=parent.doctor_id,
@@ -65,7 +65,7 @@ async def create_follow_up(
         due_to=data.due_to,
         notes=data.notes,
     )
-    uow.session.add(plan)
+    AppointmentRepository(uow, parent.tenant_id).add_follow_up(plan)
     await uow.flush()
     await audit.record(
         uow,
@@ -103,10 +103,12 @@ async def book_series(
     """Book a weekly or fortnightly series. `all_or_nothing`: one unavailable occurrence refuses
     the whole series (409 SERIES_CONFLICT listing them, nothing booked). `skip_conflicts`:
     books what it can and lists what it skipped and why. Each occurrence is one savepoint."""
-    tz = await availability.require_doctor_at(
+    tz = await require_doctor_at(
         uow, tenant_id=principal.tenant_id, doctor_id=data.doctor_id, clinic_id=data.clinic_id
     )
-    patient_id = await resolve_patient(uow, principal, clinic_id=data.clinic_id, patient_id=data.patient_id)
+    patient_id = await policy.patient_for_booking(
+        uow, principal, clinic_id=data.clinic_id, patient_id=data.patient_id
+    )
     until = datetime.combine(data.until, datetime.min.time(), tzinfo=tz) if data.until else None
     instants = series_instants(
         data.first_starts_at, tz, weeks=1 if data.every == "week" else 2, count=data.occurrences, until=until
@@ -120,8 +122,7 @@ async def book_series(
         mode=data.mode,
         created_by=principal.user_id,
     )
-    uow.session.add(series)
-    await uow.flush()
+    await AppointmentRepository(uow, principal.tenant_id).add_series(series)
     booked: list[AppointmentRead] = []
     skipped: list[SkippedRead] = []
     for instant in instants:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from clinicflow.errors import Forbidden, NotFound
+from clinicflow.errors import NotFound
 from clinicflow.identity import directory
 from clinicflow.identity.access import Requires, Web, WebContext, public
 from clinicflow.identity.permissions import Permission
@@ -20,8 +20,8 @@ from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import MAX_LIMIT, Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.scheduling import availability_service as availability
-from clinicflow.scheduling import booking, policy_service, recurring
-from clinicflow.scheduling.booking import SchedulingConfig
+from clinicflow.scheduling import booking, policy, policy_service, recurring
+from clinicflow.scheduling.config import SchedulingConfig
 from clinicflow.scheduling.ics import appointment_ics
 from clinicflow.scheduling.schemas import (
     AppointmentRead,
@@ -193,7 +193,6 @@ async def slots(
 ) -> Page[SlotRead]:
     """Free, bookable slots of the doctor (after minimum notice, within the horizon), soonest first."""
     tenant_id = _tenant(principal)
-    await _doctor_exists(ctx, tenant_id, doctor_id)
     async with ctx.db.reading() as uow:
         items, next_cursor = await availability.free_slots_page(
             uow,
@@ -212,11 +211,6 @@ async def slots(
 # --- appointments -----------------------------------------------------------------------------
 
 
-def _json(model: Any) -> dict[str, Any]:
-    data: dict[str, Any] = model.model_dump(mode="json")
-    return data
-
-
 @router.post(
     "/appointments",
     response_model=AppointmentRead,
@@ -232,32 +226,21 @@ async def book(
 ) -> Any:
     """Book an offered slot: patients for themselves, staff for a patient. 409 SLOT_UNAVAILABLE
     when it was just taken. With `Idempotency-Key`, a retry returns the first answer."""
-    tenant_id = _tenant(principal)
-    scope = "POST /api/v1/appointments"
+    if idempotency_key is None:
+        async with ctx.db.transaction() as uow:
+            return booking.read(await booking.book(uow, config, principal, data=body))
+    key = idempotency.Key.of(
+        tenant_id=_tenant(principal),
+        caller_id=principal.user_id,
+        scope="POST /api/v1/appointments",
+        key=idempotency_key,
+        request=body.model_dump_json().encode(),
+    )
     async with ctx.db.transaction() as uow:
-        if idempotency_key is not None:
-            replay = await idempotency.claim(
-                uow,
-                tenant_id=tenant_id,
-                caller_id=principal.user_id,
-                scope=scope,
-                key=idempotency_key,
-                request=body.model_dump_json().encode(),
-            )
-            if replay is not None:
-                return JSONResponse(replay.body, status_code=replay.status_code)
-        appointment = booking.read(await booking.book(uow, config, principal, data=body))
-        if idempotency_key is not None:
-            await idempotency.remember(
-                uow,
-                tenant_id=tenant_id,
-                caller_id=principal.user_id,
-                scope=scope,
-                key=idempotency_key,
-                status_code=201,
-                body=_json(appointment),
-            )
-    return appointment
+        outcome = await booking.book_once(uow, config, principal, data=body, key=key)
+    if isinstance(outcome, idempotency.Replay):
+        return JSONResponse(outcome.body, status_code=outcome.status_code)
+    return booking.read(outcome)
 
 
 @router.get("/appointments", response_model=Page[AppointmentRead], responses=problems(401, 403, 422))
@@ -441,8 +424,7 @@ async def get_policy(
     clinic_id: uuid.UUID, principal: Annotated[TenantPrincipal, Depends(Requires(P.CLINICS_READ))], ctx: Web
 ) -> SchedulingPolicyRead:
     """Cancellation cut-off and no-show grace (defaults until set)."""
-    if not principal.can(P.CLINICS_READ, clinic_id=clinic_id):
-        raise NotFound("Clinic not found")
+    policy.require_clinic_reader(principal, clinic_id)
     async with ctx.db.reading() as uow:
         return await policy_service.get_policy(uow, tenant_id=_tenant(principal), clinic_id=clinic_id)
 
@@ -458,10 +440,7 @@ async def put_policy(
     principal: Annotated[TenantPrincipal, Depends(Requires(P.CLINICS_UPDATE))],
     ctx: Web,
 ) -> SchedulingPolicyRead:
-    if not principal.can(P.CLINICS_READ, clinic_id=clinic_id):
-        raise NotFound("Clinic not found")
-    if not principal.can(P.CLINICS_UPDATE, clinic_id=clinic_id):
-        raise Forbidden("You need the permission clinics:update here")
+    policy.require_clinic_editor(principal, clinic_id)
     async with ctx.db.transaction() as uow:
         return await policy_service.put_policy(uow, principal, clinic_id=clinic_id, data=body)
 
