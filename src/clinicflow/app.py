@@ -39,9 +39,9 @@ from clinicflow.scheduling.routes import rooms as video_rooms_router
 from clinicflow.scheduling.routes import router as scheduling_router
 from clinicflow.scheduling.video import SignedRoomProvider
 from clinicflow.tenancy.routes import router as tenancy_router
-from clinicflow.waitlist import offers as _offers  # noqa: F401  (subscribes to freed slots)
+from clinicflow.waitlist import events as waitlist_events
+from clinicflow.waitlist.config import WaitlistConfig
 from clinicflow.waitlist.routes import router as waitlist_router
-from clinicflow.waitlist.service import WaitlistConfig
 from clinicflow.web import home
 
 log = get_logger(__name__)
@@ -74,6 +74,7 @@ def create_app(
         public_url=settings.public_url,
     )
     limiter = RateLimiter(redis_url=settings.redis_url, prefix=settings.rate_limit_prefix)
+    waitlist_events.register()
 
     scheduling_config = SchedulingConfig(
         clock=auth_config.clock,

@@ -141,7 +141,9 @@ def worker(
 ) -> None:
     """Run a background job worker until interrupted; it restarts itself if the database goes away."""
     from clinicflow.platform.jobs import WorkerSupervisor, close_jobs, open_jobs
+    from clinicflow.waitlist import events as waitlist_events
 
+    waitlist_events.register()  # event handlers: the app subscribes them when built; a worker has no app
     settings = _settings()
     url = _database_url(settings)
     jobs_at_once = concurrency or settings.worker_concurrency
