@@ -40,8 +40,8 @@ from clinicflow.scheduling.schemas import BookingIn
 from clinicflow.scheduling.video import InPersonOnly, SignedRoomProvider
 from clinicflow.tenancy.models import Tenant
 from clinicflow.waitlist import service as waitlist
+from clinicflow.waitlist.config import WaitlistConfig
 from clinicflow.waitlist.schemas import JoinIn
-from clinicflow.waitlist.service import WaitlistConfig
 from tests.architecture.test_routes import OPERATIONAL, _app, api_routes
 from tests.conftest import ClientFactory
 from tests.factories import PASSWORD, bearer, login, make_clinic, make_tenant, make_user

@@ -40,7 +40,6 @@ from clinicflow.platform.metrics import track_pool
 from clinicflow.platform.migrations import head_revision
 from clinicflow.platform.openapi import document_edge_errors
 from clinicflow.platform.ratelimit import RateLimiter
-from clinicflow.scheduling import events as scheduling_events
 from clinicflow.scheduling import guards as scheduling_guards
 from clinicflow.scheduling import notifications as scheduling_notifications
 from clinicflow.scheduling.config import SchedulingConfig
@@ -48,9 +47,9 @@ from clinicflow.scheduling.routes import rooms as video_rooms_router
 from clinicflow.scheduling.routes import router as scheduling_router
 from clinicflow.scheduling.video import SignedRoomProvider
 from clinicflow.tenancy.routes import router as tenancy_router
-from clinicflow.waitlist import offers as waitlist_offers
+from clinicflow.waitlist import events as waitlist_events
+from clinicflow.waitlist.config import WaitlistConfig
 from clinicflow.waitlist.routes import router as waitlist_router
-from clinicflow.waitlist.service import WaitlistConfig
 from clinicflow.web import home
 
 log = get_logger(__name__)
@@ -80,9 +79,7 @@ def register_event_handlers() -> None:
     # The patient hears of each change to their appointment.
     scheduling_notifications.register()
     # A freed slot is offered to the waitlist.
-    vacancies = scheduling_events.Event
-    for event in (vacancies.CANCELLED, vacancies.RESCHEDULED, vacancies.NO_SHOW):
-        scheduling_events.subscribe(event, waitlist_offers.on_vacancy)
+    waitlist_events.register()
 
 
 @dataclass(frozen=True, slots=True)

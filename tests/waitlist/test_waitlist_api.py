@@ -20,8 +20,8 @@ from clinicflow.platform.db import Database
 from clinicflow.platform.jobs import run_worker
 from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.scheduling.video import InPersonOnly
+from clinicflow.waitlist.config import WaitlistConfig
 from clinicflow.waitlist.offers import expire_due
-from clinicflow.waitlist.service import WaitlistConfig
 from tests.conftest import ClientFactory, count_rows
 from tests.factories import bearer, login, make_member, make_tenant
 from tests.scheduling.conftest import Practice, make_practice, tomorrow_at

@@ -48,8 +48,8 @@ TASK_MODULES = [
     "clinicflow.scheduling.events",
     "clinicflow.scheduling.notifications",
     "clinicflow.scheduling.sweep",
-    "clinicflow.waitlist.events",
-    "clinicflow.waitlist.offers",
+    "clinicflow.waitlist.notices",
+    "clinicflow.waitlist.tasks",
 ]
 
 #: Default for domain tasks: retried up to 5 times (6 runs), waiting 2, 4, 8, 16, 32 s.

@@ -1,98 +1,57 @@
-"""Waitlist events (`waitlist.joined`, `.invited`, `.promoted`, `.expired`, `.cancelled`,
-`.declined`), deferred as jobs in the transaction of the change. Each carries tenant, clinic,
-doctor, patient and the patient's contact preferences. Until messaging lands, the consumer
-records the message in the outbox (honouring the clinic's template overrides)."""
+"""What the waitlist subscribes to: appointments that free their slot ahead of time.
+
+A cancellation, a reschedule away, or a no-show marked before the start frees a
+slot that the clinic's waitlist may be offered. The handler is subscribed by
+`register()`, which the app calls when it is built (and a worker process when it
+starts): importing this module subscribes nothing.
+
+What the waitlist publishes (`waitlist.joined`, `.invited`, ...) is in
+`notices.py`, below the use cases that emit it.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
-
-from clinicflow.identity import directory
-from clinicflow.messaging import service as messaging
-from clinicflow.messaging.schemas import Channel
-from clinicflow.platform import runtime
+from clinicflow.audit.service import SYSTEM
 from clinicflow.platform.db import UnitOfWork
-from clinicflow.platform.jobs import DEFAULT_RETRY, defer, job_app
-from clinicflow.waitlist.models import WaitlistEntry, WaitlistPolicy
+from clinicflow.scheduling.events import AppointmentEvent, Event, subscribe
+from clinicflow.waitlist.config import WaitlistConfig
+from clinicflow.waitlist.offers import Slot, offer_slot
+from clinicflow.waitlist.repository import PolicyRepository
+
+#: Appointment events after which a slot may be free.
+VACANCIES = (Event.CANCELLED, Event.RESCHEDULED, Event.NO_SHOW)
 
 
-class WaitlistEvent(StrEnum):
-    JOINED = "waitlist.joined"
-    INVITED = "waitlist.invited"
-    PROMOTED = "waitlist.promoted"
-    EXPIRED = "waitlist.expired"
-    CANCELLED = "waitlist.cancelled"
-    DECLINED = "waitlist.declined"
-
-
-async def _deliver(payload: dict[str, Any]) -> None:
-    """Record the notice to the patient (idempotent: one outbox message per event id)."""
-    tenant_id = uuid.UUID(payload["tenant_id"])
-    async with runtime.database().transaction() as uow:
-        templates = (
-            await uow.session.execute(
-                select(WaitlistPolicy.templates).where(
-                    WaitlistPolicy.tenant_id == tenant_id,
-                    WaitlistPolicy.clinic_id == uuid.UUID(payload["clinic_id"]),
-                )
-            )
-        ).scalar_one_or_none() or {}
-        contact = payload["contact"]
-        template = payload["event"].replace(".", "_")
-        await messaging.queue_message(
-            uow,
-            tenant_id=tenant_id,
-            channel=Channel.EMAIL,
-            recipient=contact["email"],
-            template=template,
-            payload={
-                **payload["details"],
-                "event_id": payload["event_id"],
-                "entry_id": payload["entry_id"],
-                "template_override": templates.get(template),
-                "language": contact.get("preferred_language"),
-            },
-            user_id=uuid.UUID(payload["patient_id"]),
+def _freed_slot(event: AppointmentEvent) -> Slot:
+    """The slot the appointment left: its old time and doctor when it was rescheduled."""
+    if event.event is Event.RESCHEDULED:
+        details: dict[str, Any] = event.details
+        return Slot(
+            event.clinic_id,
+            uuid.UUID(details["previous_doctor_id"]),
+            datetime.fromisoformat(details["previous_starts_at"]),
         )
+    return Slot(event.clinic_id, event.doctor_id, event.starts_at)
 
 
-def _task(name: str) -> Any:
-    @job_app.task(name=name, queue="events", retry=DEFAULT_RETRY)
-    async def handle(**payload: Any) -> None:
-        await _deliver(payload)
+async def on_vacancy(uow: UnitOfWork, event: AppointmentEvent) -> None:
+    """A slot was freed ahead of time: offer it if the clinic offers automatically. Idempotent
+    as offers are: a slot is never offered twice to the same entry, a held slot not again."""
+    slot = _freed_slot(event)
+    cfg = WaitlistConfig.for_jobs()
+    if slot.starts_at <= cfg.clock.now():
+        return  # in the past (e.g. the no-show sweep): nothing to offer
+    policy = await PolicyRepository(uow, event.tenant_id).ensure(event.clinic_id)
+    if not policy.auto_offer:
+        return
+    await offer_slot(uow, cfg, tenant_id=event.tenant_id, slot=slot, actor=SYSTEM)
 
-    return handle
 
-
-TASKS = {event: _task(event.value) for event in WaitlistEvent}
-
-
-async def emit(
-    uow: UnitOfWork,
-    event: WaitlistEvent,
-    entry: WaitlistEntry,
-    *,
-    schedule_at: datetime | None = None,
-    **details: Any,
-) -> None:
-    """Defer the event with the patient's contact preferences, in the caller's transaction."""
-    contact = await directory.contact_of(uow, tenant_id=entry.tenant_id, user_id=entry.patient_id)
-    await defer(
-        uow,
-        TASKS[event],
-        schedule_at=schedule_at,
-        event=event.value,
-        event_id=str(uuid.uuid4()),
-        tenant_id=str(entry.tenant_id),
-        clinic_id=str(entry.clinic_id),
-        doctor_id=str(entry.doctor_id) if entry.doctor_id else None,
-        patient_id=str(entry.patient_id),
-        entry_id=str(entry.id),
-        contact=contact.model_dump(mode="json") if contact else {"email": "", "preferred_language": None},
-        details={k: str(v) for k, v in details.items()},
-    )
+def register() -> None:
+    """Subscribe the waitlist's handlers to scheduling's events. Idempotent."""
+    for event in VACANCIES:
+        subscribe(event, on_vacancy)

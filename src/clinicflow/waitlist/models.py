@@ -19,9 +19,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, composite, mapped_column
 
 from clinicflow.platform.db import Base, IdMixin, TenantOwned, TimestampMixin
+from clinicflow.waitlist.scoring import Weights
 
 LIVE_SQL = "status IN ('active', 'invited')"
 
@@ -54,6 +55,7 @@ class WaitlistPolicy(IdMixin, TimestampMixin, TenantOwned, Base):
     weight_tier: Mapped[float] = mapped_column(Float, server_default=text("24"))
     weight_chronic: Mapped[float] = mapped_column(Float, server_default=text("48"))
     weight_fit: Mapped[float] = mapped_column(Float, server_default=text("12"))
+    weights: Mapped[Weights] = composite("weight_wait", "weight_tier", "weight_chronic", "weight_fit")
     quiet_start: Mapped[time | None]
     quiet_end: Mapped[time | None]
     templates: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))

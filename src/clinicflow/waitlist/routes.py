@@ -7,15 +7,14 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request, status
 
-from clinicflow.errors import Forbidden, NotFound
-from clinicflow.identity import directory
 from clinicflow.identity.access import Requires, Web
 from clinicflow.identity.permissions import Permission
-from clinicflow.identity.principal import Principal, TenantPrincipal
+from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.openapi import problems
 from clinicflow.platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
-from clinicflow.waitlist import offers, service
+from clinicflow.waitlist import offers, policies, service
+from clinicflow.waitlist.config import WaitlistConfig
 from clinicflow.waitlist.schemas import (
     EntryPatch,
     EntryRead,
@@ -28,7 +27,7 @@ from clinicflow.waitlist.schemas import (
     PromoteIn,
     StatsRead,
 )
-from clinicflow.waitlist.service import WaitlistConfig
+from clinicflow.waitlist.stats import clinic_stats
 
 router = PrefixedRouter(prefix="/api/v1", tags=["waitlist"])
 P = Permission
@@ -87,14 +86,14 @@ async def queue(
 async def stats(principal: Reader, ctx: Web, config: Config, clinic_id: uuid.UUID) -> StatsRead:
     """Depth by status, waits, today's promotions and expiries, 30-day conversion."""
     async with ctx.db.reading() as uow:
-        return await service.stats(uow, config, principal, clinic_id=clinic_id)
+        return await clinic_stats(uow, config, principal, clinic_id=clinic_id)
 
 
 @router.get("/waitlists/{entry_id}", response_model=EntryRead, responses=problems(401, 403, 404))
 async def get_entry(entry_id: uuid.UUID, principal: Member, ctx: Web, config: Config) -> EntryRead:
+    """One entry: your own, or one in a clinic whose queue you read."""
     async with ctx.db.reading() as uow:
-        entry = await service.visible_entry(uow, principal, entry_id)
-        return await service.read_entry(uow, entry, config.clock.now())
+        return await service.get_entry(uow, config, principal, entry_id=entry_id)
 
 
 @router.patch("/waitlists/{entry_id}", response_model=EntryRead, responses=_ERRORS)
@@ -138,11 +137,7 @@ async def history(
     patient_id: uuid.UUID, principal: Member, ctx: Web, config: Config, page: Paging
 ) -> Page[EntryRead]:
     """A patient's entries, newest first, one page at a time (patients: their own only)."""
-    if patient_id != principal.user_id and not principal.has(P.WAITLIST_READ):
-        raise NotFound("Patient not found")
     async with ctx.db.reading() as uow:
-        if not await directory.is_patient(uow, tenant_id=principal.tenant_id, user_id=patient_id):
-            raise NotFound("Patient not found")
         items, cursor = await service.patient_history(
             uow, config, principal, patient_id=patient_id, page=page
         )
@@ -155,23 +150,9 @@ async def invite(
 ) -> OfferRead:
     """Offer a cancelled appointment's slot to the best candidate (or one entry)."""
     async with ctx.db.transaction() as uow:
-        entry, hold_id = await offers.invite_for_appointment(
+        return await offers.invite_for_appointment(
             uow, config, principal, appointment_id=appointment_id, entry_id=body.entry_id if body else None
         )
-        return OfferRead(
-            entry=await service.read_entry(uow, entry, config.clock.now()),
-            appointment_id=hold_id,
-            detail="Invited; the slot is held until they answer",
-        )
-
-
-def _same_tenant(
-    principal: Principal, tenant_id: uuid.UUID, clinic_id: uuid.UUID, permission: Permission
-) -> None:
-    if principal.tenant_id != tenant_id or not principal.can(P.CLINICS_READ, clinic_id=clinic_id):
-        raise NotFound("Clinic not found")
-    if not principal.can(permission, clinic_id=clinic_id):
-        raise Forbidden(f"You need the permission {permission.value} here")
 
 
 @router.get(
@@ -186,9 +167,8 @@ async def get_policy(
     ctx: Web,
 ) -> PolicyRead:
     """The clinic's waitlist policy (defaults until set)."""
-    _same_tenant(principal, tenant_id, clinic_id, P.CLINICS_READ)
     async with ctx.db.reading() as uow:
-        return await service.get_policy(uow, tenant_id=tenant_id, clinic_id=clinic_id)
+        return await policies.read_policy(uow, principal, tenant_id=tenant_id, clinic_id=clinic_id)
 
 
 @router.put(
@@ -204,6 +184,5 @@ async def put_policy(
     ctx: Web,
 ) -> PolicyRead:
     """Replace the policy (audited); new weights re-order the queue at once."""
-    _same_tenant(principal, tenant_id, clinic_id, P.CLINICS_UPDATE)
     async with ctx.db.transaction() as uow:
-        return await service.put_policy(uow, principal, clinic_id=clinic_id, data=body)
+        return await policies.put_policy(uow, principal, tenant_id=tenant_id, clinic_id=clinic_id, data=body)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from clinicflow.platform.instants import Day, Instant, WallTime
+from clinicflow.waitlist.scoring import Weights
 
 
 class EntryStatus(StrEnum):
@@ -39,13 +40,6 @@ class WindowIn(_Input):
         if self.date_from and self.date_to and self.date_to < self.date_from:
             raise ValueError("date_to is before date_from")
         return self
-
-
-class Weights(_Input):
-    wait_time: Annotated[float, Field(ge=0, le=1000)] = 1.0
-    priority_tier: Annotated[float, Field(ge=0, le=10_000)] = 24.0
-    chronic_condition: Annotated[float, Field(ge=0, le=10_000)] = 48.0
-    window_fit: Annotated[float, Field(ge=0, le=10_000)] = 12.0
 
 
 class PolicyIn(_Input):

@@ -25,19 +25,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass as validated_dataclass
 
 PIN = 1_000_000.0  # pinned entries come before everyone else
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 DAY_PARTS = {"morning": (5, 12), "afternoon": (12, 17), "evening": (17, 23)}
 
 
-@dataclass(frozen=True, slots=True)
+# The one shape of a clinic's weights: the API reads and writes it (`PolicyIn.priority_weights`),
+# the policy row maps its four columns to it (`WaitlistPolicy.weights`), scoring computes with it.
+@validated_dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
 class Weights:
-    wait_time: float = 1.0  # points per hour waited
-    priority_tier: float = 24.0  # points per tier (0-5): one tier = a day of waiting
-    chronic_condition: float = 48.0
-    window_fit: float = 12.0
+    """How much each factor counts in a clinic's priority score."""
+
+    wait_time: Annotated[float, Field(ge=0, le=1000)] = 1.0  # points per hour waited
+    # points per tier (0-5): one tier = a day of waiting
+    priority_tier: Annotated[float, Field(ge=0, le=10_000)] = 24.0
+    chronic_condition: Annotated[float, Field(ge=0, le=10_000)] = 48.0
+    window_fit: Annotated[float, Field(ge=0, le=10_000)] = 12.0
 
 
 @dataclass(frozen=True, slots=True)
