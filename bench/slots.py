@@ -1,0 +1,5 @@
+"""Slot search benchmark."""
+
+
+def report(*, rounds: int, seconds: float) -> str:
+    raise NotImplementedError
