@@ -1,9 +1,14 @@
 """Run every benchmark and print a Markdown report: `uv run python -m bench [--seconds N]`.
 
+`--suite platform|auth|waitlist|booking|slots` runs one (default: all of them).
+
 Platform baseline (issue 2): `/health/ready` and a tenant-scoped read through
 our full stack vs a bare Starlette endpoint doing the same query, on the same
 database in the same run. Rounds alternate between the two so that machine
 noise hits both alike; the median round of each is reported with the ratio.
+Booking (`bench/booking.py`) and slot search (`bench/slots.py`), issue 12, each
+on a database of their own; the authenticated read is in the identity suite
+(`auth`).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import time
 import uuid
@@ -266,6 +267,7 @@ def render(rounds: list[dict[str, Result]], trips: dict[str, float], *, clients:
         f"- SQL round trips per booking (counting proxy, {trips['bookings']:.0f} sequential bookings after a "
         f"warm-up; {trips['idle']:.0f} turns in one idle second): **{trips['plain']:.1f}** without "
         f"`Idempotency-Key` (target ≤ 4), **{trips['keyed']:.1f}** with one (target ≤ 5).",
+        f"- Load average (1 min) when the rounds ended: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
         "",
     ]
     return "\n".join(lines)

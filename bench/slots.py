@@ -17,6 +17,7 @@ patient with a bearer token.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time as clock
 import uuid
@@ -204,7 +205,9 @@ def existing(url: str) -> Target | None:
         return None
     if count < MIN_APPOINTMENTS or last < datetime.now(UTC) + timedelta(days=28):
         return None
-    return Target(tenant_id, clinic_id, doctor_id, str(zone), count)  # type: ignore[arg-type]
+    return Target(
+        uuid.UUID(str(tenant_id)), uuid.UUID(str(clinic_id)), uuid.UUID(str(doctor_id)), str(zone), count
+    )
 
 
 def world() -> tuple[str, Target, str]:
@@ -310,6 +313,9 @@ def render(
             f"- {clients} client{'s' if clients > 1 else ''}: p95, median of the rounds: **{p95:.1f} ms** "
             f"(target < {goal:.0f} ms) — {verdict} the target."
         )
+    lines.append(
+        f"- Load average (1 min) when the rounds ended: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores."
+    )
     return "\n".join([*lines, ""])
 
 
