@@ -54,7 +54,7 @@ async def _pipe(
     except (ConnectionError, OSError):
         pass
     finally:
-        writer.close()
+        writer.close()  # the other direction's read then ends too
 
 
 async def _open(upstream: tuple[str, int]) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -67,8 +67,16 @@ async def _open(upstream: tuple[str, int]) -> tuple[asyncio.StreamReader, asynci
 async def _serve(
     counter: TurnCounter, upstream: tuple[str, int], ready: threading.Event, stop: asyncio.Event
 ) -> None:
+    handlers: set[asyncio.Task[None]] = set()
+    writers: set[asyncio.StreamWriter] = set()
+
     async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            handlers.add(task)
+            task.add_done_callback(handlers.discard)
         server_r, server_w = await _open(upstream)
+        writers.update((client_w, server_w))
         counter.connections += 1
         state = {"server_spoke": True}  # the first send on a connection is a turn
 
@@ -87,6 +95,9 @@ async def _serve(
     ready.set()
     async with server:
         await stop.wait()
+        for writer in writers:  # connections still open end before the loop does
+            writer.close()
+        await asyncio.wait_for(asyncio.gather(*handlers, return_exceptions=True), timeout=5)
 
 
 @contextmanager
