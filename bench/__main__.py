@@ -189,6 +189,11 @@ def main() -> None:
 
     os.environ.setdefault("CLINICFLOW_LOG_LEVEL", "WARNING")
     sections: list[str] = []
+
+    def done(section: str) -> None:  # each suite's table as soon as it is measured
+        print(section, flush=True)
+        sections.append(section)
+
     if args.suite in ("all", "platform", "auth", "waitlist"):
         url = prepare_database(BENCH_DB)
         tenant = _seed(url, tenants=200, clinics_per_tenant=25)
@@ -197,19 +202,17 @@ def main() -> None:
             "tenant-scoped read (25 clinics of 5,000)": f"/bench/tenants/{tenant}/clinics",
         }
         if args.suite in ("all", "platform"):
-            sections.append(_platform_report(url, paths, args))
+            done(_platform_report(url, paths, args))
         if args.suite in ("all", "auth"):
-            sections.append("\n".join(_auth_report(url, tenant, args)))
+            done("\n".join(_auth_report(url, tenant, args)))
         if args.suite in ("all", "waitlist"):
-            sections.append("\n".join(_waitlist_report(url)))
+            done("\n".join(_waitlist_report(url)))
     if args.suite in ("all", "booking"):
-        sections.append(booking.report(rounds=args.rounds, seconds=args.seconds, clients=args.clients))
+        done(booking.report(rounds=args.rounds, seconds=args.seconds, clients=args.clients))
     if args.suite in ("all", "slots"):
-        sections.append(slots.report(rounds=args.rounds, seconds=args.seconds))
-    report = "\n".join(sections)
-    print(report)
+        done(slots.report(rounds=args.rounds, seconds=args.seconds))
     if args.out:
-        args.out.write_text(report)
+        args.out.write_text("\n".join(sections))
 
 
 def _platform_report(url: str, paths: dict[str, str], args: argparse.Namespace) -> str:
