@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,13 @@ class Result:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    error_statuses: dict[str, int] = field(default_factory=dict)  # status -> count, of the errors
+
+    def errors_text(self) -> str:
+        """`0`, or the error count with its statuses: `3 (503: 2, 409: 1)`."""
+        if not self.errors:
+            return "0"
+        return f"{self.errors} ({', '.join(f'{k}: {v}' for k, v in sorted(self.error_statuses.items()))})"
 
     @property
     def rps(self) -> float:
@@ -43,7 +51,7 @@ async def _connection(
     next_request: Callable[[], bytes],
     deadline: float,
     out: list[float],
-    errs: list[int],
+    errs: list[str],
     ok: bytes,
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
@@ -60,7 +68,7 @@ async def _connection(
             await reader.readexactly(length)
             out.append((time.perf_counter() - started) * 1000)
             if not head.startswith(b"HTTP/1.1 " + ok):
-                errs.append(1)
+                errs.append(head[9:12].decode(errors="replace"))
     finally:
         writer.close()
 
@@ -93,7 +101,7 @@ async def run_each(
     """Closed loop where every request may differ: connection `i` sends what `requests_for(i)()`
     returns, back to back; a response whose status is not `ok` counts as an error."""
     latencies: list[float] = []
-    errors: list[int] = []
+    errors: list[str] = []
     started = time.perf_counter()
     deadline = started + seconds
     await asyncio.gather(
@@ -103,7 +111,7 @@ async def run_each(
         )
     )
     elapsed = time.perf_counter() - started
-    return Result(len(latencies), len(errors), elapsed, latencies)
+    return Result(len(latencies), len(errors), elapsed, latencies, dict(Counter(errors)))
 
 
 def median_result(results: list[Result]) -> Result:

@@ -301,7 +301,7 @@ def render(
     ]
     for clients, rounds in results.items():
         for i, r in enumerate(rounds):
-            figures = f"{r.rps:.0f} | {r.pct(50):.1f} | {r.pct(95):.1f} | {r.pct(99):.1f} | {r.errors}"
+            figures = f"{r.rps:.0f} | {r.pct(50):.1f} | {r.pct(95):.1f} | {r.pct(99):.1f} | {r.errors_text()}"
             lines.append(f"| {clients} | {i + 1} | {figures} |")
     lines.append("")
     for clients, rounds in results.items():
