@@ -31,8 +31,9 @@ typecheck: install
 contracts: install
 	@$(PY_RUN) lint-imports
 
+## Every benchmark suite, one report; e.g. make bench BENCH_ARGS="--suite booking --seconds 3 --rounds 3".
 bench: install
-	@$(PY_RUN) python -m bench
+	@$(PY_RUN) python -m bench $(BENCH_ARGS)
 
 clean-db:
 	rm -rf var/postgres

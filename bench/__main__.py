@@ -1,9 +1,14 @@
 """Run every benchmark and print a Markdown report: `uv run python -m bench [--seconds N]`.
 
+`--suite platform|auth|waitlist|booking|slots` runs one (default: all of them).
+
 Platform baseline (issue 2): `/health/ready` and a tenant-scoped read through
 our full stack vs a bare Starlette endpoint doing the same query, on the same
 database in the same run. Rounds alternate between the two so that machine
 noise hits both alike; the median round of each is reported with the ratio.
+Booking (`bench/booking.py`) and slot search (`bench/slots.py`), issue 12, each
+on a database of their own; the authenticated read is in the identity suite
+(`auth`).
 """
 
 from __future__ import annotations
@@ -12,43 +17,19 @@ import argparse
 import asyncio
 import os
 import platform
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import psycopg
 
+from bench import booking, slots
 from bench.loadgen import Result, median_result, run
+from bench.processes import prepare_database, start_server
 from clinicflow.platform.db.url import libpq_url
-from clinicflow.platform.migrations import upgrade_to_head
 
-BENCH_DB = os.environ.get("CLINICFLOW_BENCH_DB", "clinicflow_bench")  # one per checkout running at once
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _prepare_database() -> str:
-    from sqlalchemy.engine import make_url
-
-    from clinicflow.config import Settings
-    from clinicflow.platform.db.url import resolve_database_url
-    from clinicflow.platform.embedded_pg import ensure_database
-
-    server = resolve_database_url(Settings())
-    admin = libpq_url(make_url(server).set(database="postgres").render_as_string(hide_password=False))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-    ensure_database(admin, BENCH_DB)
-    url = make_url(server).set(database=BENCH_DB).render_as_string(hide_password=False)
-    upgrade_to_head(url)
-    return url
+BENCH_DB = "clinicflow_bench"
+SUITES = ("all", "platform", "auth", "waitlist", "booking", "slots")
 
 
 def _seed(url: str, *, tenants: int, clinics_per_tenant: int) -> uuid.UUID:
@@ -72,27 +53,10 @@ def _seed(url: str, *, tenants: int, clinics_per_tenant: int) -> uuid.UUID:
     return target
 
 
-def _start(kind: str, url: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.servers", kind, url, str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    for _ in range(1200):  # a minute: imports alone take seconds on a busy machine
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"{kind} server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
-
-
 def _compare(
     url: str, paths: dict[str, str], *, rounds: int, seconds: float, concurrency: int
 ) -> dict[str, dict[str, list[Result]]]:
-    servers = {kind: _start(kind, url) for kind in ("ours", "bare")}
+    servers = {kind: start_server(kind, url) for kind in ("ours", "bare")}
     results: dict[str, dict[str, list[Result]]] = {name: {"ours": [], "bare": []} for name in paths}
     try:
         for name, path in paths.items():
@@ -118,14 +82,14 @@ def _waitlist_report(url: str) -> list[str]:
     world = waitlist.seed(url)
     seeded = time.perf_counter() - started
     auth.environment_for_servers()
-    proc, port = _start("ours", url)
+    proc, port = start_server("ours", url)
     try:
         rates = asyncio.run(waitlist.throughput(port, world))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
     waitlist.drop_pending_jobs(url)
-    proc, port = _start("ours-worker", url)
+    proc, port = start_server("ours-worker", url)
     try:
         latency = asyncio.run(waitlist.vacancy_to_invitation(port, url, world))
     finally:
@@ -158,7 +122,7 @@ def _auth_report(url: str, tenant: uuid.UUID, args: argparse.Namespace) -> list[
     per_core = auth.hashes_per_second()
     emails = auth.seed_users(url, tenant, "bench-auth", count=8)
     auth.environment_for_servers()
-    servers = {kind: _start(kind, url) for kind in ("ours", "bare")}
+    servers = {kind: start_server(kind, url) for kind in ("ours", "bare")}
     try:
         ours_port, bare_port = servers["ours"][1], servers["bare"][1]
         storm = asyncio.run(
@@ -222,27 +186,36 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per contender")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--out", type=Path, default=None, help="also write the report to this file")
-    parser.add_argument("--suite", choices=("all", "platform", "auth", "waitlist"), default="all")
+    parser.add_argument("--suite", choices=SUITES, default="all")
+    parser.add_argument("--clients", type=int, default=64, help="booking suite: concurrent bookers")
     args = parser.parse_args()
 
     os.environ.setdefault("CLINICFLOW_LOG_LEVEL", "WARNING")
-    url = _prepare_database()
-    tenant = _seed(url, tenants=200, clinics_per_tenant=25)
-    paths = {
-        "GET /health/ready": "/health/ready",
-        "tenant-scoped read (25 clinics of 5,000)": f"/bench/tenants/{tenant}/clinics",
-    }
     sections: list[str] = []
-    if args.suite in ("all", "platform"):
-        sections.append(_platform_report(url, paths, args))
-    if args.suite in ("all", "auth"):
-        sections.append("\n".join(_auth_report(url, tenant, args)))
-    if args.suite in ("all", "waitlist"):
-        sections.append("\n".join(_waitlist_report(url)))
-    report = "\n".join(sections)
-    print(report)
+
+    def done(section: str) -> None:  # each suite's table as soon as it is measured
+        print(section, flush=True)
+        sections.append(section)
+
+    if args.suite in ("all", "platform", "auth", "waitlist"):
+        url = prepare_database(BENCH_DB)
+        tenant = _seed(url, tenants=200, clinics_per_tenant=25)
+        paths = {
+            "GET /health/ready": "/health/ready",
+            "tenant-scoped read (25 clinics of 5,000)": f"/bench/tenants/{tenant}/clinics",
+        }
+        if args.suite in ("all", "platform"):
+            done(_platform_report(url, paths, args))
+        if args.suite in ("all", "auth"):
+            done("\n".join(_auth_report(url, tenant, args)))
+        if args.suite in ("all", "waitlist"):
+            done("\n".join(_waitlist_report(url)))
+    if args.suite in ("all", "booking"):
+        done(booking.report(rounds=args.rounds, seconds=args.seconds, clients=args.clients))
+    if args.suite in ("all", "slots"):
+        done(slots.report(rounds=args.rounds, seconds=args.seconds))
     if args.out:
-        args.out.write_text(report)
+        args.out.write_text("\n".join(sections))
 
 
 def _platform_report(url: str, paths: dict[str, str], args: argparse.Namespace) -> str:

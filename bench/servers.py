@@ -4,17 +4,21 @@
   tenant-scoped repository, Pydantic response schema), plus one bench-only
   route written like GET /api/v1/clinics without its bearer token (the
   identity suite measures the authenticated endpoint itself).
-- `bare`: a plain Starlette app with a raw psycopg pool running the same SQL.
+- `bare`: a plain Starlette app with a raw psycopg pool running the same SQL
+  (for the booking suite: only the constrained INSERT into `appointments`).
 """
 
 # No `from __future__ import annotations` here: FastAPI must resolve the route
 # signature's annotations at import time.
+import json
 import sys
 import uuid
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
+from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
@@ -28,6 +32,7 @@ from clinicflow.identity import events as identity_events
 from clinicflow.identity.access import Web
 from clinicflow.platform.db import Database
 from clinicflow.platform.db.url import libpq_url
+from clinicflow.platform.ids import uuid7
 from clinicflow.platform.listener import Listener
 from clinicflow.platform.logging import configure_logging
 from clinicflow.platform.pagination import Page, Paging
@@ -40,6 +45,16 @@ TENANT_READ_SQL = (
     "country_code, phone, max_daily_appointments, max_concurrent_patients, created_at, updated_at "
     "FROM clinics WHERE tenant_id = %s AND archived_at IS NULL ORDER BY id LIMIT 51"
 )
+# The booking suite's bare contender: the INSERT a booking comes down to, under the same
+# exclusion constraint (no double booking), in one transaction.
+BOOKING_SQL = (
+    "INSERT INTO appointments (id, tenant_id, clinic_id, doctor_id, patient_id, starts_at, ends_at, "
+    "blocked_from, blocked_until, slot_group_id, status, kind, created_by) "
+    "VALUES (%(id)s, %(tenant_id)s, %(clinic_id)s, %(doctor_id)s, %(patient_id)s, %(starts_at)s, "
+    "%(ends_at)s, %(starts_at)s, %(ends_at)s, %(id)s, 'scheduled', 'in_person', %(patient_id)s) "
+    "RETURNING created_at, updated_at"
+)
+BOOKING_SLOT = timedelta(minutes=5)
 
 
 def ours(url: str) -> Any:
@@ -101,6 +116,19 @@ def bare(url: str) -> Any:
         ]
         return JSONResponse({"items": items, "next_cursor": None})
 
+    async def book(request: StarletteRequest) -> JSONResponse:
+        body = json.loads(await request.body())
+        starts_at = datetime.fromisoformat(body["starts_at"])
+        row = {**body, "id": uuid7(), "starts_at": starts_at, "ends_at": starts_at + BOOKING_SLOT}
+        try:
+            async with pool.connection() as conn:
+                created = await (await conn.execute(BOOKING_SQL, row)).fetchone()
+        except pg_errors.ExclusionViolation:
+            return JSONResponse({"code": "SLOT_UNAVAILABLE"}, status_code=409)
+        assert created is not None
+        answer = {k: str(v) for k, v in row.items()} | {"created_at": str(created[0]), "status": "scheduled"}
+        return JSONResponse(answer, status_code=201)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
         await pool.open()
@@ -108,7 +136,11 @@ def bare(url: str) -> Any:
         await pool.close()
 
     return Starlette(
-        routes=[Route("/health/ready", ready), Route("/bench/tenants/{tenant_id}/clinics", clinics)],
+        routes=[
+            Route("/health/ready", ready),
+            Route("/bench/tenants/{tenant_id}/clinics", clinics),
+            Route("/bench/appointments", book, methods=["POST"]),
+        ],
         lifespan=lifespan,
     )
 
