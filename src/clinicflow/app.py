@@ -42,7 +42,7 @@ from clinicflow.tenancy.routes import router as tenancy_router
 from clinicflow.waitlist import offers as _offers  # noqa: F401  (subscribes to freed slots)
 from clinicflow.waitlist.routes import router as waitlist_router
 from clinicflow.waitlist.service import WaitlistConfig
-from clinicflow.web import home
+from clinicflow.web import home, pages
 
 log = get_logger(__name__)
 
@@ -155,6 +155,7 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health_router)
     home.install(app)
+    pages.install(app, settings)
     domain_routers = (
         auth_router,
         users_router,
