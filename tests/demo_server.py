@@ -41,7 +41,7 @@ def serve_demo(
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # migrations on a busy two-core machine
         while True:
             assert server.poll() is None, log.read_text()
             try:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from clinicflow.config import Environment, Settings
-from clinicflow.web import patient, signin
+from clinicflow.web import booking, patient, signin
 from clinicflow.web.session import CookieSigner
 
 
@@ -19,3 +19,4 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.secure_cookies = settings.env not in {Environment.DEV, Environment.TEST}
     app.include_router(signin.router)
     app.include_router(patient.router)
+    app.include_router(booking.router)

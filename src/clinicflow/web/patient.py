@@ -16,6 +16,7 @@ from clinicflow.web.errors import PageRoute
 from clinicflow.web.rendering import render
 
 router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
+_NOTICES = {"booked": "Your appointment is booked.", "cancelled": "Your appointment is cancelled."}
 
 
 def split_by_time(
@@ -44,4 +45,5 @@ async def my_appointments(request: Request, principal: PageMember) -> Response:
             page=PageParams(limit=100),
         )
     upcoming, past = split_by_time(items, ctx.auth.clock.now())
-    return render(request, "app/home.html", {"upcoming": upcoming, "past": past})
+    notice = _NOTICES.get(next(iter(k for k in request.query_params if k in _NOTICES), ""))
+    return render(request, "app/home.html", {"upcoming": upcoming, "past": past, "notice": notice})
