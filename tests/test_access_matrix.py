@@ -145,6 +145,11 @@ def _booking(t: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _own_booking(t: dict[str, str]) -> dict[str, Any]:
+    """The booking form of the patient app: the caller books for themselves."""
+    return {"doctor_id": t["doctor"], "clinic_id": t["sclinic"], "starts_at": _slot(11), "kind": "in_person"}
+
+
 def _series(t: dict[str, str]) -> dict[str, Any]:
     return {
         "doctor_id": t["doctor"],
@@ -348,8 +353,19 @@ MATRIX: list[Case] = [
     Case("GET", "/login", page=True, anonymous=200, own=everyone(200), other=everyone(200)),
     Case("POST", "/login", page=True, body=_wrong_sign_in, anonymous=401,
          own=everyone(401), other=everyone(401)),
-    Case("GET", "/app", page=True, anonymous=303,
-         own=everyone_but_platform(200), other=everyone_but_platform(200)),
+    # The patient app: patients only (staff get 403; their apps come with the web issue).
+    Case("GET", "/app", page=True, anonymous=303, own=_for({PATIENT: 200}), other=_for({PATIENT: 200})),
+    Case("GET", "/app/doctors", page=True, anonymous=303,
+         own=_for({PATIENT: 200}), other=_for({PATIENT: 200})),
+    Case("GET", "/app/doctors/{doctor}", page=True, anonymous=303,
+         own=_for({PATIENT: 200}), other=_for({PATIENT: 404})),
+    Case("POST", "/app/appointments", page=True, body=_own_booking, anonymous=303,
+         own=_for({PATIENT: 303}), other=_for({PATIENT: 404})),
+    # The target appointment is another patient's: invisible to a patient, like another tenant's.
+    Case("POST", "/app/appointments/{appointment}/cancel", page=True, anonymous=303,
+         own=_for({PATIENT: 404}), other=_for({PATIENT: 404})),
+    Case("GET", "/app/appointments/{appointment}.ics", page=True, anonymous=303,
+         own=_for({PATIENT: 404}), other=_for({PATIENT: 404})),
     Case("POST", "/logout", page=True, fresh_token=True, anonymous=303,
          own=everyone_but_platform(303), other=everyone_but_platform(303)),
 ]

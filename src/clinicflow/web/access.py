@@ -17,6 +17,7 @@ from fastapi import Depends, Request
 from clinicflow.errors import ClinicflowError, Forbidden
 from clinicflow.identity import auth
 from clinicflow.identity.access import Authorized, context_of
+from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal, TenantPrincipal
 from clinicflow.identity.tokens import AccessClaims
 from clinicflow.web.session import SESSION_COOKIE, PageSession, SessionExpired
@@ -80,6 +81,9 @@ class PageRequires(Authorized):
         return principal
 
 
-#: Any signed-in tenant member (what a page shows is their own things).
+#: Any signed-in tenant member.
 PAGE_MEMBER = PageRequires()
 PageMember = Annotated[TenantPrincipal, Depends(PAGE_MEMBER)]
+#: The patient app: a patient acting on their own appointments.
+PATIENT_PAGE = PageRequires(Permission.APPOINTMENTS_SELF)
+PatientPage = Annotated[TenantPrincipal, Depends(PATIENT_PAGE)]

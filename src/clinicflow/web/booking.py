@@ -25,7 +25,7 @@ from clinicflow.scheduling.models import AppointmentKind
 from clinicflow.scheduling.schemas import BookingIn, SlotRead
 from clinicflow.scheduling.state import Action
 from clinicflow.tenancy import service as tenancy
-from clinicflow.web.access import PageMember
+from clinicflow.web.access import PatientPage
 from clinicflow.web.errors import PageRoute
 from clinicflow.web.forms import checked_form, text
 from clinicflow.web.rendering import field_errors, render
@@ -42,7 +42,7 @@ def scheduling_of(request: Request) -> SchedulingConfig:
 @router.get("/doctors")
 async def find_doctor(
     request: Request,
-    principal: PageMember,
+    principal: PatientPage,
     q: Annotated[str | None, Query(max_length=100)] = None,
     specialty: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
@@ -125,14 +125,14 @@ def _by_local_day(
 
 @router.get("/doctors/{doctor_id}")
 async def doctor_week(
-    request: Request, principal: PageMember, doctor_id: uuid.UUID, week: date | None = None
+    request: Request, principal: PatientPage, doctor_id: uuid.UUID, week: date | None = None
 ) -> Response:
     """Pick a free slot in a week of the doctor's calendar."""
     return await _week_page(request, context_of(request), principal, doctor_id, week)
 
 
 @router.post("/appointments")
-async def book(request: Request, principal: PageMember, form: CheckedForm) -> Response:
+async def book(request: Request, principal: PatientPage, form: CheckedForm) -> Response:
     """Book the chosen slot; on success back to my appointments, else the week with the reason."""
     ctx = context_of(request)
     try:
@@ -163,7 +163,7 @@ async def book(request: Request, principal: PageMember, form: CheckedForm) -> Re
 
 @router.post("/appointments/{appointment_id}/cancel")
 async def cancel(
-    request: Request, principal: PageMember, appointment_id: uuid.UUID, form: CheckedForm
+    request: Request, principal: PatientPage, appointment_id: uuid.UUID, form: CheckedForm
 ) -> Response:
     """Cancel one of my appointments, with an optional reason."""
     ctx = context_of(request)
@@ -180,7 +180,7 @@ async def cancel(
 
 
 @router.get("/appointments/{appointment_id}.ics")
-async def calendar_file(request: Request, principal: PageMember, appointment_id: uuid.UUID) -> Response:
+async def calendar_file(request: Request, principal: PatientPage, appointment_id: uuid.UUID) -> Response:
     """The appointment as an iCalendar file, for the phone's or computer's calendar."""
     ctx = context_of(request)
     async with ctx.db.reading() as uow:

@@ -11,7 +11,7 @@ from clinicflow.identity.access import context_of
 from clinicflow.platform.pagination import PageParams
 from clinicflow.scheduling import booking
 from clinicflow.scheduling.schemas import AppointmentRead
-from clinicflow.web.access import PageMember
+from clinicflow.web.access import PatientPage
 from clinicflow.web.errors import PageRoute
 from clinicflow.web.rendering import render
 
@@ -29,7 +29,7 @@ def split_by_time(
 
 
 @router.get("")
-async def my_appointments(request: Request, principal: PageMember) -> Response:
+async def my_appointments(request: Request, principal: PatientPage) -> Response:
     """The signed-in patient's appointments, with calendar links."""
     ctx = context_of(request)
     async with ctx.db.reading() as uow:

@@ -14,8 +14,9 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from clinicflow.identity import auth
-from clinicflow.identity.access import context_of, public
-from clinicflow.identity.tokens import verify_access_token
+from clinicflow.identity.access import WebContext, context_of, public
+from clinicflow.identity.permissions import Permission
+from clinicflow.identity.tokens import AccessClaims, verify_access_token
 from clinicflow.web.access import PageMember
 from clinicflow.web.errors import PageRoute
 from clinicflow.web.forms import checked_form, set_session_cookie, text
@@ -83,10 +84,20 @@ async def login(request: Request, form: CheckedForm) -> Response:
         }
         return render(request, "login.html", context, status_code=401)
     claims = verify_access_token(ctx.auth.keys, outcome.access_token)
-    response = RedirectResponse(target, status_code=303)
+    response = RedirectResponse(await _landing(ctx, claims, target), status_code=303)
     session = PageSession(claims.session_id, claims.subject_id, claims.tenant_id, ctx.auth.clock.now())
     set_session_cookie(request, response, session)
     return response
+
+
+async def _landing(ctx: WebContext, claims: AccessClaims, target: str) -> str:
+    """Where a fresh sign-in goes: `next`, or the patient app for patients and the front page
+    for everyone else (staff apps come with the web issue)."""
+    if target != "/app":
+        return target
+    async with ctx.db.reading() as uow:
+        principal = await auth.load_principal(uow, ctx.auth, claims)
+    return "/app" if principal.has(Permission.APPOINTMENTS_SELF) else "/"
 
 
 @router.post("/logout")
