@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -166,6 +167,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 _SAMPLER = pytest.StashKey[ConnectionSampler]()
+BROWSER_SKIP_MARK = "browser tests SKIPPED"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say loudly when the browser journeys did not run (no Chromium on this machine)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any(BROWSER_SKIP_MARK in str(getattr(report, "longrepr", "")) for report in skipped):
+        terminalreporter.write_sep(
+            "!", "BROWSER TESTS SKIPPED: no Chromium here (apt-get install chromium)", red=True
+        )
 
 
 @pytest.fixture(scope="session")

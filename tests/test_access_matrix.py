@@ -20,17 +20,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
 
+from clinicflow.config import Settings
 from clinicflow.identity import service as identity
 from clinicflow.identity.passwords import hash_password_sync
 from clinicflow.identity.principal import Grant, TenantPrincipal
 from clinicflow.identity.roles import Role
+from clinicflow.identity.tokens import TokenKeys, verify_access_token
 from clinicflow.platform.clock import SystemClock
 from clinicflow.platform.db import Database
 from clinicflow.scheduling import booking
@@ -42,6 +44,14 @@ from clinicflow.tenancy.models import Tenant
 from clinicflow.waitlist import service as waitlist
 from clinicflow.waitlist.config import WaitlistConfig
 from clinicflow.waitlist.schemas import JoinIn
+from clinicflow.web.session import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    SESSION_COOKIE,
+    CookieSigner,
+    PageSession,
+    new_browser_secret,
+)
 from tests.architecture.test_routes import OPERATIONAL, _app, api_routes
 from tests.conftest import ClientFactory
 from tests.factories import PASSWORD, bearer, login, make_clinic, make_tenant, make_user
@@ -86,6 +96,7 @@ class Case:
     fresh_token: bool = False  # the call ends the caller's session
     other_via_body: bool = False  # "other tenant" = the body names tenant B's object
     params: Callable[[dict[str, str]], dict[str, str]] | None = None
+    page: bool = False  # a server-rendered page: a cookie session and a form (with its CSRF token)
 
 
 def _grant_doctor(t: dict[str, str]) -> dict[str, Any]:
@@ -134,6 +145,11 @@ def _booking(t: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _own_booking(t: dict[str, str]) -> dict[str, Any]:
+    """The booking form of the patient app: the caller books for themselves."""
+    return {"doctor_id": t["doctor"], "clinic_id": t["sclinic"], "starts_at": _slot(11), "kind": "in_person"}
+
+
 def _series(t: dict[str, str]) -> dict[str, Any]:
     return {
         "doctor_id": t["doctor"],
@@ -158,6 +174,11 @@ def _time_off(t: dict[str, str]) -> dict[str, Any]:
 
 def _day(t: dict[str, str]) -> dict[str, str]:
     return {"from": _slot(0), "to": _slot(23)}
+
+
+def _wrong_sign_in(t: dict[str, str]) -> dict[str, Any]:
+    """A sign-in form that reaches the credential check (a new account each time: no lockout)."""
+    return {"tenant": t["slug"], "email": f"nobody-{uuid.uuid4().hex[:8]}@example.test", "password": "x"}
 
 
 def everyone(status: int) -> dict[Role, int]:
@@ -327,6 +348,26 @@ MATRIX: list[Case] = [
     Case("GET", "/", anonymous=200, own=everyone(200), other=everyone(200)),
     Case("GET", "/docs", anonymous=200, own=everyone(200), other=everyone(200)),
     Case("GET", "/redoc", anonymous=200, own=everyone(200), other=everyone(200)),
+    # Pages: the caller holds a page session (cookie), not a bearer token. No path ids yet,
+    # so "other tenant" is the same request; a platform admin has no pages (403).
+    Case("GET", "/login", page=True, anonymous=200, own=everyone(200), other=everyone(200)),
+    Case("POST", "/login", page=True, body=_wrong_sign_in, anonymous=401,
+         own=everyone(401), other=everyone(401)),
+    # The patient app: patients only (staff get 403; their apps come with the web issue).
+    Case("GET", "/app", page=True, anonymous=303, own=_for({PATIENT: 200}), other=_for({PATIENT: 200})),
+    Case("GET", "/app/doctors", page=True, anonymous=303,
+         own=_for({PATIENT: 200}), other=_for({PATIENT: 200})),
+    Case("GET", "/app/doctors/{doctor}", page=True, anonymous=303,
+         own=_for({PATIENT: 200}), other=_for({PATIENT: 404})),
+    Case("POST", "/app/appointments", page=True, body=_own_booking, anonymous=303,
+         own=_for({PATIENT: 303}), other=_for({PATIENT: 404})),
+    # The target appointment is another patient's: invisible to a patient, like another tenant's.
+    Case("POST", "/app/appointments/{appointment}/cancel", page=True, anonymous=303,
+         own=_for({PATIENT: 404}), other=_for({PATIENT: 404})),
+    Case("GET", "/app/appointments/{appointment}.ics", page=True, anonymous=303,
+         own=_for({PATIENT: 404}), other=_for({PATIENT: 404})),
+    Case("POST", "/logout", page=True, fresh_token=True, anonymous=303,
+         own=everyone_but_platform(303), other=everyone_but_platform(303)),
 ]
 # fmt: on
 
@@ -505,7 +546,21 @@ async def _call(
     path = case.path.format(**targets)
     body = case.body(targets) if case.body else None
     params = case.params(targets) if case.params else None
+    if case.page:
+        form = {**(body or {}), CSRF_FIELD: headers.pop("x-form-token", "")}
+        return await client.request(case.method, path, data=form, headers=headers, params=params)
     return await client.request(case.method, path, json=body, headers=headers, params=params)
+
+
+def _page_headers(signer: CookieSigner, access_token: str | None, keys: TokenKeys) -> dict[str, str]:
+    """A browser's cookies for the page session behind `access_token`, and its form token."""
+    browser_secret = new_browser_secret()
+    cookies = [f"{CSRF_COOKIE}={browser_secret}"]
+    if access_token is not None:
+        claims = verify_access_token(keys, access_token)
+        session = PageSession(claims.session_id, claims.subject_id, claims.tenant_id, datetime.now(UTC))
+        cookies.append(f"{SESSION_COOKIE}={signer.encode(session)}")
+    return {"Cookie": "; ".join(cookies), "x-form-token": signer.csrf_token(browser_secret)}
 
 
 _SHARED_HASH = hash_password_sync(PASSWORD)
@@ -547,9 +602,14 @@ async def world(
 
 @pytest.mark.parametrize("case", MATRIX, ids=lambda c: f"{c.method} {c.path}")
 async def test_access_matrix(
-    case: Case, database: Database, world: tuple[httpx.AsyncClient, World, dict[Role, str]]
+    case: Case,
+    database: Database,
+    settings: Settings,
+    world: tuple[httpx.AsyncClient, World, dict[Role, str]],
 ) -> None:
     client, w, emails = world
+    keys = TokenKeys(settings.secret_key or "")
+    signer = CookieSigner(settings.secret_key or "", idle_timeout=timedelta(minutes=30))
     shared_own = await _targets(database, w.own, client)
     shared_other = await _targets(database, w.other, client)
     session_own = await _someone_elses_session(database, client, w.own)
@@ -573,8 +633,8 @@ async def test_access_matrix(
             token = (
                 await _login_as(database, client, w.own, role, emails) if case.fresh_token else w.tokens[role]
             )
-            headers = bearer(token)
-            if context == "other" and "{" not in case.path and not case.other_via_body:
+            headers = _page_headers(signer, token, keys) if case.page else bearer(token)
+            if context == "other" and "{" not in case.path and not case.other_via_body and not case.page:
                 headers["X-Tenant-Id"] = str(w.other.id)
             expected = (case.own if context == "own" else case.other)[role]
             response = await _call(client, case, targets, headers)
@@ -582,7 +642,8 @@ async def test_access_matrix(
                 mismatches.append(f"{context:5} {role:16} expected {expected}, got {response.status_code}")
 
     anonymous_targets = {**shared_own, "session": session_own}
-    anonymous = await _call(client, case, anonymous_targets, {})
+    anonymous_headers = _page_headers(signer, None, keys) if case.page else {}
+    anonymous = await _call(client, case, anonymous_targets, anonymous_headers)
     if anonymous.status_code != case.anonymous:
         mismatches.append(f"anonymous expected {case.anonymous}, got {anonymous.status_code}")
     assert mismatches == [], "\n".join(mismatches)

@@ -12,11 +12,9 @@ number of cases per operation is bounded so the file fits the suite's time.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,9 +24,8 @@ import httpx
 import pytest
 
 from clinicflow.demo import DEMO_LOGINS, DEMO_TENANT_SLUG
-from clinicflow.platform.db.url import libpq_url
-from tests.conftest import SMALL_SERVER_POOLS, recreate_database, run_database_name, server_slot
-from tests.platform.processes import free_port
+from tests.conftest import server_slot
+from tests.demo_server import serve_demo
 
 pytestmark = pytest.mark.slow
 
@@ -51,43 +48,7 @@ SESSION_ENDING = r"^(POST /api/v1/auth/logout|DELETE /api/v1/auth/sessions/\{ses
 def live_server(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`clinicflow serve --demo` on a fresh database of its own; yields its base URL."""
     with server_slot():
-        yield from _serve_demo(server_url, tmp_path_factory)
-
-
-def _serve_demo(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    database = recreate_database(server_url, run_database_name("fuzz"))
-    port = free_port()
-    log = tmp_path_factory.mktemp("fuzz") / "serve.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": libpq_url(database),
-        "CLINICFLOW_VAR_DIR": str(tmp_path_factory.mktemp("fuzz-var")),
-        "CLINICFLOW_LOG_LEVEL": "WARNING",
-        **SMALL_SERVER_POOLS,
-    }
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "clinicflow.cli", "serve", "--port", str(port), "--demo"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        yield from serve_demo(server_url, tmp_path_factory.mktemp("fuzz"), purpose="fuzz")
 
 
 def _token(base: str, email: str, tenant: str | None) -> str:

@@ -50,7 +50,7 @@ from clinicflow.tenancy.routes import router as tenancy_router
 from clinicflow.waitlist import events as waitlist_events
 from clinicflow.waitlist.config import WaitlistConfig
 from clinicflow.waitlist.routes import router as waitlist_router
-from clinicflow.web import home
+from clinicflow.web import home, pages
 
 log = get_logger(__name__)
 
@@ -204,6 +204,7 @@ def _routes(app: FastAPI, settings: Settings, extra_routers: Iterable[APIRouter]
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health_router)
     home.install(app)
+    pages.install(app, settings)
     for router in (*DOMAIN_ROUTERS, *extra_routers):
         app.include_router(router)
 

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     # Authentication
     access_token_ttl_seconds: int = Field(default=900, alias="CLINICFLOW_ACCESS_TOKEN_TTL", gt=0)
     session_ttl_days: int = Field(default=30, alias="CLINICFLOW_SESSION_TTL_DAYS", gt=0)
+    #: Pages sign a browser out after this long without a request (automatic logoff).
+    web_idle_timeout_minutes: int = Field(default=30, alias="CLINICFLOW_WEB_IDLE_TIMEOUT_MINUTES", gt=0)
     # Rate limits, in `limits` notation ("5/minute", "3 per 2 seconds"). Storage is
     # memory unless REDIS_URL is set; the prefix namespaces keys on a shared Redis.
     login_rate_per_account: str = Field(default="5/minute", alias="CLINICFLOW_LOGIN_RATE_PER_ACCOUNT")

@@ -12,11 +12,13 @@ from clinicflow.app import create_app
 from clinicflow.config import Environment, Settings
 from clinicflow.identity.access import Authorized, public
 from clinicflow.platform.db import Database
+from clinicflow.web.errors import PageRoute
 
 #: Operational endpoints outside the API, public by design (load balancers, Prometheus).
 OPERATIONAL = {"/health/live", "/health/ready", "/metrics"}
-#: Server-rendered pages: declared (public or not) like any route, but not in the OpenAPI document.
-PAGES = {"/", "/docs", "/redoc"}
+#: The front door's pages; the apps' pages are the `PageRoute` routes. Pages are declared
+#: (public or not) like any route, but are not in the OpenAPI document.
+HOME_PAGES = {"/", "/docs", "/redoc"}
 
 
 def _app(*routers: APIRouter) -> FastAPI:
@@ -56,6 +58,16 @@ def api_routes(app: FastAPI) -> list[tuple[str, set[str], Dependant]]:
     return found
 
 
+def pages_of(app: FastAPI) -> set[str]:
+    """Paths of the server-rendered pages (home pages and every `PageRoute`)."""
+    paths = {
+        c.path or c.original_route.path
+        for c in iter_route_contexts(app.routes)
+        if isinstance(c.original_route, PageRoute)
+    }
+    return HOME_PAGES | paths
+
+
 def _undeclared(app: FastAPI) -> list[str]:
     return [
         f"{sorted(methods)} {path}"
@@ -89,7 +101,7 @@ def test_every_protected_route_documents_401_and_every_route_with_input_422() ->
     schema = app.openapi()
     missing = []
     for path, methods, dependant in api_routes(app):
-        if path in OPERATIONAL | PAGES:
+        if path in OPERATIONAL | pages_of(app):
             continue
         for method in methods:
             operation = schema["paths"][path][method.lower()]
@@ -106,7 +118,7 @@ def test_protected_routes_declare_the_bearer_scheme_and_public_ones_do_not() -> 
     schema = app.openapi()
     assert "HTTPBearer" in schema["components"]["securitySchemes"]
     for path, methods, dependant in api_routes(app):
-        if path in OPERATIONAL | PAGES:
+        if path in OPERATIONAL | pages_of(app):
             continue
         for method in methods:
             operation = schema["paths"][path][method.lower()]

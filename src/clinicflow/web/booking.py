@@ -1,0 +1,200 @@
+"""The patient app's booking pages: find a doctor, a week of free slots, book, cancel, calendar."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from itertools import groupby
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from clinicflow.errors import ClinicflowError, NotFound
+from clinicflow.identity import directory
+from clinicflow.identity.access import WebContext, context_of
+from clinicflow.identity.principal import TenantPrincipal
+from clinicflow.platform.pagination import PageParams
+from clinicflow.scheduling import availability_service as availability
+from clinicflow.scheduling import booking
+from clinicflow.scheduling.booking import SchedulingConfig
+from clinicflow.scheduling.ics import appointment_ics
+from clinicflow.scheduling.models import AppointmentKind
+from clinicflow.scheduling.schemas import BookingIn, SlotRead
+from clinicflow.scheduling.state import Action
+from clinicflow.tenancy import service as tenancy
+from clinicflow.web.access import PatientPage
+from clinicflow.web.errors import PageRoute
+from clinicflow.web.forms import checked_form, text
+from clinicflow.web.rendering import field_errors, render
+
+router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
+CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+
+def scheduling_of(request: Request) -> SchedulingConfig:
+    config: SchedulingConfig = request.app.state.scheduling
+    return config
+
+
+@router.get("/doctors")
+async def find_doctor(
+    request: Request,
+    principal: PatientPage,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    specialty: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """Doctors by name or specialty."""
+    ctx = context_of(request)
+    async with ctx.db.reading() as uow:
+        doctors, _ = await directory.search_doctors(
+            uow,
+            tenant_id=principal.tenant_id,
+            query=q or None,
+            specialty=specialty or None,
+            clinic_id=None,
+            page=PageParams(limit=50),
+        )
+    return render(
+        request, "app/doctors.html", {"doctors": doctors, "q": q or "", "specialty": specialty or ""}
+    )
+
+
+def week_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+async def _week_page(
+    request: Request,
+    ctx: WebContext,
+    principal: TenantPrincipal,
+    doctor_id: uuid.UUID,
+    week: date | None,
+    *,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """A doctor's free slots for one week (Monday to Sunday, in each clinic's time zone)."""
+    now = scheduling_of(request).clock.now()
+    monday = week_of(week or now.date())
+    async with ctx.db.reading() as uow:
+        practises = await directory.doctor_clinics(uow, tenant_id=principal.tenant_id, user_id=doctor_id)
+        doctor = await directory.contact_of(uow, tenant_id=principal.tenant_id, user_id=doctor_id)
+        if not practises or doctor is None:
+            raise NotFound("Doctor not found")
+        start = datetime.combine(monday, time.min, tzinfo=ZoneInfo("UTC")) - timedelta(hours=14)
+        slots, _ = await availability.free_slots_page(
+            uow,
+            tenant_id=principal.tenant_id,
+            doctor_id=doctor_id,
+            clinic_id=None,
+            start=max(start, now),
+            end=start + timedelta(days=7, hours=28),
+            now=now,
+            limit=500,
+            cursor=None,
+        )
+        zones = {}
+        for clinic_id in {s.clinic_id for s in slots}:
+            clinic = await tenancy.get_clinic(uow, tenant_id=principal.tenant_id, clinic_id=clinic_id)
+            zones[clinic_id] = (clinic.name, ZoneInfo(clinic.timezone)) if clinic else ("", ZoneInfo("UTC"))
+    days = _by_local_day(slots, zones, monday)
+    context = {
+        "doctor": doctor,
+        "days": days,
+        "week": monday,
+        "previous": monday - timedelta(days=7),
+        "next_week": monday + timedelta(days=7),
+        "errors": errors or {},
+        "kinds": [AppointmentKind.IN_PERSON, AppointmentKind.VIDEO],
+    }
+    return render(request, "app/doctor.html", context, status_code=status_code)
+
+
+def _by_local_day(
+    slots: list[SlotRead], zones: dict[uuid.UUID, tuple[str, ZoneInfo]], monday: date
+) -> list[tuple[date, list[tuple[SlotRead, datetime, str]]]]:
+    """Slots of the week grouped by the clinic-local day they start on."""
+    local = [(s, s.starts_at.astimezone(zones[s.clinic_id][1]), zones[s.clinic_id][0]) for s in slots]
+    local = [entry for entry in local if monday <= entry[1].date() < monday + timedelta(days=7)]
+    local.sort(key=lambda entry: entry[1])
+    return [(day, list(group)) for day, group in groupby(local, key=lambda entry: entry[1].date())]
+
+
+@router.get("/doctors/{doctor_id}")
+async def doctor_week(
+    request: Request, principal: PatientPage, doctor_id: uuid.UUID, week: date | None = None
+) -> Response:
+    """Pick a free slot in a week of the doctor's calendar."""
+    return await _week_page(request, context_of(request), principal, doctor_id, week)
+
+
+@router.post("/appointments")
+async def book(request: Request, principal: PatientPage, form: CheckedForm) -> Response:
+    """Book the chosen slot; on success back to my appointments, else the week with the reason."""
+    ctx = context_of(request)
+    try:
+        data = BookingIn(
+            doctor_id=uuid.UUID(text(form, "doctor_id")),
+            clinic_id=uuid.UUID(text(form, "clinic_id")),
+            starts_at=datetime.fromisoformat(text(form, "starts_at")),
+            kind=AppointmentKind(text(form, "kind") or AppointmentKind.IN_PERSON),
+        )
+    except ValueError:
+        raise NotFound("That slot is not on offer") from None
+    try:
+        async with ctx.db.transaction() as uow:
+            appointment = await booking.book(uow, scheduling_of(request), principal, data=data)
+    except ClinicflowError as refused:
+        week = week_of(data.starts_at.date())
+        return await _week_page(
+            request,
+            ctx,
+            principal,
+            data.doctor_id,
+            week,
+            errors=field_errors(refused),
+            status_code=refused.status,
+        )
+    return RedirectResponse(f"/app?booked={appointment.id}", status_code=303)
+
+
+@router.post("/appointments/{appointment_id}/cancel")
+async def cancel(
+    request: Request, principal: PatientPage, appointment_id: uuid.UUID, form: CheckedForm
+) -> Response:
+    """Cancel one of my appointments, with an optional reason."""
+    ctx = context_of(request)
+    async with ctx.db.transaction() as uow:
+        await booking.transition(
+            uow,
+            scheduling_of(request),
+            principal,
+            appointment_id=appointment_id,
+            action=Action.CANCEL,
+            reason=text(form, "reason") or None,
+        )
+    return RedirectResponse("/app?cancelled=1", status_code=303)
+
+
+@router.get("/appointments/{appointment_id}.ics")
+async def calendar_file(request: Request, principal: PatientPage, appointment_id: uuid.UUID) -> Response:
+    """The appointment as an iCalendar file, for the phone's or computer's calendar."""
+    ctx = context_of(request)
+    async with ctx.db.reading() as uow:
+        appointment = booking.read(await booking.get_visible(uow, principal, appointment_id))
+        doctor = await directory.contact_of(uow, tenant_id=principal.tenant_id, user_id=appointment.doctor_id)
+        clinic = await tenancy.get_clinic(uow, tenant_id=principal.tenant_id, clinic_id=appointment.clinic_id)
+    body = appointment_ics(
+        appointment,
+        clinic_name=clinic.name if clinic else "the clinic",
+        doctor_name=doctor.full_name if doctor else "your doctor",
+        now=scheduling_of(request).clock.now(),
+    )
+    return Response(
+        body,
+        media_type="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="appointment-{appointment_id}.ics"'},
+    )

@@ -1,0 +1,78 @@
+"""Form posts from the pages: CSRF checked before anything else, then plain fields."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from clinicflow.errors import Forbidden
+from clinicflow.web.session import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    SESSION_COOKIE,
+    CookieSigner,
+    PageSession,
+    cross_site,
+    new_browser_secret,
+)
+
+
+class CsrfRefused(Forbidden):
+    code = "CSRF_REFUSED"
+    title = "This form was not sent from Clinicflow's own page"
+
+
+def signer_of(request: Request) -> CookieSigner:
+    signer: CookieSigner = request.app.state.cookie_signer
+    return signer
+
+
+def prepare_csrf(request: Request) -> None:
+    """Give the page a form token (and the browser its `cf_csrf` secret if it has none)."""
+    secret = request.cookies.get(CSRF_COOKIE)
+    if not secret:
+        secret = new_browser_secret()
+        request.state.new_browser_secret = secret
+    request.state.csrf_token = signer_of(request).csrf_token(secret)
+
+
+def finish(request: Request, response: Response) -> Response:
+    """Set the cookies the request decided on (a new CSRF secret, a renewed session)."""
+    secure = request.app.state.secure_cookies
+    secret = getattr(request.state, "new_browser_secret", None)
+    if secret:
+        response.set_cookie(CSRF_COOKIE, secret, httponly=True, samesite="lax", secure=secure, path="/")
+    renewed = getattr(request.state, "renew_session", None)
+    if renewed is not None:
+        set_session_cookie(request, response, renewed)
+    return response
+
+
+def set_session_cookie(request: Request, response: Response, session: PageSession) -> None:
+    """The page-session cookie: HttpOnly, SameSite=Lax, Secure outside dev and test."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        signer_of(request).encode(session),
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.secure_cookies,
+        path="/",
+    )
+
+
+async def checked_form(request: Request) -> FormData:
+    """The posted form, if it came from our page: same site, with this browser's token."""
+    if cross_site(request.headers, host=request.url.netloc):
+        raise CsrfRefused("Cross-site form posts are refused")
+    form = await request.form()
+    token = form.get(CSRF_FIELD)
+    browser_secret = request.cookies.get(CSRF_COOKIE)
+    if not signer_of(request).csrf_valid(browser_secret, token if isinstance(token, str) else None):
+        raise CsrfRefused("The form's security token is missing or stale: reload the page and try again")
+    return form
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""

@@ -1,0 +1,22 @@
+"""The server-rendered apps, mounted on the API's app: sign-in and the patient app so far."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from clinicflow.config import Environment, Settings
+from clinicflow.web import booking, patient, signin
+from clinicflow.web.session import CookieSigner
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Add the page routes and what they share (cookie signer, cookie policy)."""
+    app.state.cookie_signer = CookieSigner(
+        settings.secret_key or "", idle_timeout=timedelta(minutes=settings.web_idle_timeout_minutes)
+    )
+    app.state.secure_cookies = settings.env not in {Environment.DEV, Environment.TEST}
+    app.include_router(signin.router)
+    app.include_router(patient.router)
+    app.include_router(booking.router)

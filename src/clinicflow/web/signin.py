@@ -1,0 +1,111 @@
+"""Signing in and out of the pages: `/login` (password), `POST /logout`.
+
+A successful sign-in opens an identity session (as the API's login does, audited
+the same way) and sets a new page-session cookie: the cookie rotates on every
+sign-in. Signing out revokes the session, so a copied cookie stops working too.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from clinicflow.identity import auth
+from clinicflow.identity.access import WebContext, context_of, public
+from clinicflow.identity.permissions import Permission
+from clinicflow.identity.tokens import AccessClaims, verify_access_token
+from clinicflow.web.access import PageMember
+from clinicflow.web.errors import PageRoute
+from clinicflow.web.forms import checked_form, set_session_cookie, text
+from clinicflow.web.rendering import render
+from clinicflow.web.session import SESSION_COOKIE, PageSession
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+_REASONS = {
+    "idle": "You were signed out after a while without activity. Sign in again to go on.",
+    "ended": "Your session has ended. Sign in again to go on.",
+    "signin": "Sign in to go on.",
+}
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path on this site (no scheme, no `//host`): never an open redirect."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/app"
+
+
+@router.get("/login", dependencies=[Depends(public)])
+async def login_page(request: Request, next: str | None = None, reason: str | None = None) -> Response:
+    """The sign-in form (tenant, email, password)."""
+    return render(
+        request,
+        "login.html",
+        {"next": safe_next(next), "notice": _REASONS.get(reason or ""), "values": {}, "errors": {}},
+    )
+
+
+@router.post("/login", dependencies=[Depends(public)])
+async def login(request: Request, form: CheckedForm) -> Response:
+    """Check the credentials; on success set a fresh session cookie and go to `next`."""
+    values = {name: text(form, name) for name in ("tenant", "email")}
+    password = form.get("password")
+    password = password if isinstance(password, str) else ""
+    target = safe_next(text(form, "next"))
+    errors = {name: "Required" for name, value in {**values, "password": password}.items() if not value}
+    if errors:
+        context = {"next": target, "values": values, "errors": {"form": "Fill in every field", **errors}}
+        return render(request, "login.html", context, status_code=422)
+    ctx = context_of(request)
+    account = f"{values['tenant']}:{values['email'].lower()}"
+    address = request.client.host if request.client else "unknown"
+    await ctx.limiter.hit(ctx.settings.login_rate_per_address, "login-address", address)
+    await ctx.limiter.ensure_open(ctx.settings.login_rate_per_account, "login-account", account)
+    async with ctx.db.transaction() as uow:
+        outcome = await auth.login(
+            uow,
+            ctx.auth,
+            tenant_slug=values["tenant"],
+            email=values["email"],
+            password=password,
+            user_agent=request.headers.get("user-agent"),
+        )
+    if isinstance(outcome, auth.Failure):
+        await ctx.limiter.record(ctx.settings.login_rate_per_account, "login-account", account)
+        context = {
+            "next": target,
+            "values": values,
+            "errors": {"form": "The email or password is not correct"},
+        }
+        return render(request, "login.html", context, status_code=401)
+    claims = verify_access_token(ctx.auth.keys, outcome.access_token)
+    response = RedirectResponse(await _landing(ctx, claims, target), status_code=303)
+    session = PageSession(claims.session_id, claims.subject_id, claims.tenant_id, ctx.auth.clock.now())
+    set_session_cookie(request, response, session)
+    return response
+
+
+async def _landing(ctx: WebContext, claims: AccessClaims, target: str) -> str:
+    """Where a fresh sign-in goes: `next`, or the patient app for patients and the front page
+    for everyone else (staff apps come with the web issue)."""
+    if target != "/app":
+        return target
+    async with ctx.db.reading() as uow:
+        principal = await auth.load_principal(uow, ctx.auth, claims)
+    return "/app" if principal.has(Permission.APPOINTMENTS_SELF) else "/"
+
+
+@router.post("/logout")
+async def logout(request: Request, principal: PageMember, form: CheckedForm) -> Response:
+    """End the session (its tokens and cookie stop working) and go back to the sign-in page."""
+    ctx = context_of(request)
+    async with ctx.db.transaction() as uow:
+        await auth.logout(uow, ctx.auth, principal)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
