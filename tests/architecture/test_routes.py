@@ -12,7 +12,7 @@ from clinicflow.app import create_app
 from clinicflow.config import Environment, Settings
 from clinicflow.identity.access import Authorized, public
 from clinicflow.platform.db import Database
-from clinicflow.web.errors import PageRoute
+from clinicflow.web.routing import PageRoute
 
 #: Operational endpoints outside the API, public by design (load balancers, Prometheus).
 OPERATIONAL = {"/health/live", "/health/ready", "/metrics"}

@@ -21,17 +21,18 @@ from clinicflow.scheduling import availability_service as availability
 from clinicflow.scheduling import booking
 from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.scheduling.ics import appointment_ics
-from clinicflow.scheduling.models import AppointmentKind
 from clinicflow.scheduling.schemas import BookingIn, SlotRead
 from clinicflow.scheduling.state import Action
 from clinicflow.tenancy import service as tenancy
 from clinicflow.web.access import PatientPage
-from clinicflow.web.errors import PageRoute
 from clinicflow.web.forms import checked_form, text
 from clinicflow.web.rendering import field_errors, render
+from clinicflow.web.routing import PageRoute
 
 router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
 CheckedForm = Annotated[FormData, Depends(checked_form)]
+#: How a visit can happen, as the booking form offers it (`AppointmentKind` values).
+KINDS = ("in_person", "video")
 
 
 def scheduling_of(request: Request) -> SchedulingConfig:
@@ -108,7 +109,7 @@ async def _week_page(
         "previous": monday - timedelta(days=7),
         "next_week": monday + timedelta(days=7),
         "errors": errors or {},
-        "kinds": [AppointmentKind.IN_PERSON, AppointmentKind.VIDEO],
+        "kinds": KINDS,
     }
     return render(request, "app/doctor.html", context, status_code=status_code)
 
@@ -135,12 +136,10 @@ async def doctor_week(
 async def book(request: Request, principal: PatientPage, form: CheckedForm) -> Response:
     """Book the chosen slot; on success back to my appointments, else the week with the reason."""
     ctx = context_of(request)
+    fields = ("doctor_id", "clinic_id", "starts_at", "kind")
     try:
-        data = BookingIn(
-            doctor_id=uuid.UUID(text(form, "doctor_id")),
-            clinic_id=uuid.UUID(text(form, "clinic_id")),
-            starts_at=datetime.fromisoformat(text(form, "starts_at")),
-            kind=AppointmentKind(text(form, "kind") or AppointmentKind.IN_PERSON),
+        data = BookingIn.model_validate(
+            {name: text(form, name) or None for name in fields if text(form, name)}
         )
     except ValueError:
         raise NotFound("That slot is not on offer") from None

@@ -12,8 +12,8 @@ from clinicflow.platform.pagination import PageParams
 from clinicflow.scheduling import booking
 from clinicflow.scheduling.schemas import AppointmentRead
 from clinicflow.web.access import PatientPage
-from clinicflow.web.errors import PageRoute
 from clinicflow.web.rendering import render
+from clinicflow.web.routing import PageRoute
 
 router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
 _NOTICES = {"booked": "Your appointment is booked.", "cancelled": "Your appointment is cancelled."}

@@ -18,9 +18,9 @@ from clinicflow.identity.access import WebContext, context_of, public
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.tokens import AccessClaims, verify_access_token
 from clinicflow.web.access import PageMember
-from clinicflow.web.errors import PageRoute
 from clinicflow.web.forms import checked_form, set_session_cookie, text
 from clinicflow.web.rendering import render
+from clinicflow.web.routing import PageRoute
 from clinicflow.web.session import SESSION_COOKIE, PageSession
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
