@@ -60,8 +60,8 @@ class Settings(BaseSettings):
     # (platform.listener). The defaults add up to 20 (`connection_budget`).
     db_pool_size: int = Field(default=6, alias="CLINICFLOW_DB_POOL_SIZE", gt=0)
     db_max_overflow: int = Field(default=0, alias="CLINICFLOW_DB_MAX_OVERFLOW", ge=0)
-    db_read_pool_size: int = Field(default=4, alias="CLINICFLOW_DB_READ_POOL_SIZE", gt=0)
-    db_orm_read_pool_size: int = Field(default=5, alias="CLINICFLOW_DB_ORM_READ_POOL_SIZE", gt=0)
+    db_read_pool_size: int = Field(default=2, alias="CLINICFLOW_DB_READ_POOL_SIZE", gt=0)
+    db_orm_read_pool_size: int = Field(default=7, alias="CLINICFLOW_DB_ORM_READ_POOL_SIZE", gt=0)
     jobs_pool_size: int = Field(default=3, alias="CLINICFLOW_JOBS_POOL_SIZE", ge=2)
     # Seconds a request waits for a pooled connection, and for a new connection to open,
     # before it answers 503 DATABASE_UNAVAILABLE.
