@@ -117,7 +117,7 @@ async def put_availability(
     policy.require_schedule_manager(principal, doctor_id, data.clinic_id)
     tz = await require_doctor_at(uow, tenant_id=tenant_id, doctor_id=doctor_id, clinic_id=data.clinic_id)
     plans = PlanRepository(uow, tenant_id)
-    plan = await plans.for_update(doctor_id, data.clinic_id)
+    plan = await plans.locked(doctor_id, data.clinic_id)
     before = await get_availability(uow, tenant_id=tenant_id, doctor_id=doctor_id, clinic_id=data.clinic_id)
     await _write_plan(plans, plan, doctor_id, data)
     after = await get_availability(uow, tenant_id=tenant_id, doctor_id=doctor_id, clinic_id=data.clinic_id)

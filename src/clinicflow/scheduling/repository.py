@@ -209,7 +209,7 @@ async def queue_schedule(
     return await connection.cursor(row_factory=dict_row).execute(SCHEDULE_PSYCOPG, params)
 
 
-async def queue_insert(
+async def queue_appointment(
     connection: psycopg.AsyncConnection[Any], values: dict[str, Any], *, capacity: int
 ) -> psycopg.AsyncCursor[Any]:
     """Send the appointment's INSERT (with its group seat when `capacity` > 1) in the caller's
@@ -378,7 +378,7 @@ async def lock_overdue(
 class PlanRepository(TenantScopedRepository[AvailabilityPlan]):
     model = AvailabilityPlan
 
-    async def for_update(self, doctor_id: uuid.UUID, clinic_id: uuid.UUID) -> AvailabilityPlan | None:
+    async def locked(self, doctor_id: uuid.UUID, clinic_id: uuid.UUID) -> AvailabilityPlan | None:
         stmt = self.select().where(
             AvailabilityPlan.doctor_id == doctor_id, AvailabilityPlan.clinic_id == clinic_id
         )
@@ -401,7 +401,7 @@ class TimeOffRepository(TenantScopedRepository[TimeOff]):
         stmt = self.select().where(TimeOff.doctor_id == doctor_id, TimeOff.id == time_off_id)
         return (await self.session.execute(stmt.with_for_update())).scalar_one_or_none()
 
-    async def delete(self, row: TimeOff) -> None:
+    async def remove(self, row: TimeOff) -> None:
         await self.session.delete(row)
 
     async def page_from(

@@ -98,7 +98,7 @@ async def remove_time_off(
     if row is None:
         raise NotFound("Time off not found")
     policy.require_schedule_manager(principal, doctor_id, row.clinic_id)
-    await repo.delete(row)
+    await repo.remove(row)
     await audit.record(
         uow,
         tenant_id=principal.tenant_id,

@@ -218,7 +218,7 @@ async def write(
     the idempotency key's answer (201 and the appointment) in one round trip; the row's
     slot group comes back with RETURNING."""
     async with repository.pipeline(uow) as connection:
-        inserted = await repository.queue_insert(connection, _values(appointment), capacity=capacity)
+        inserted = await repository.queue_appointment(connection, _values(appointment), capacity=capacity)
         await audit.queue_change(connection, actor, action, appointment, after=after)
         if event is not None:
             await queue_emit(connection, appointment_event(event, appointment))
