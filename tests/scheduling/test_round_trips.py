@@ -30,7 +30,9 @@ SLOT_SEARCH_ROUND_TRIPS = 2
 @pytest.fixture
 async def wire(database_url: str) -> AsyncIterator[Wire]:
     url = make_url(database_url)
-    proxy = Wire(url.host or "127.0.0.1", url.port or 5432)
+    socket_dir = url.query.get("host")
+    unix = f"{socket_dir}/.s.PGSQL.{url.port or 5432}" if isinstance(socket_dir, str) else None
+    proxy = Wire(url.host or "127.0.0.1", url.port or 5432, target_socket=unix)
     await proxy.start()
     yield proxy
     await proxy.stop()
@@ -40,6 +42,7 @@ async def wire(database_url: str) -> AsyncIterator[Wire]:
 async def wired(wire: Wire, database_url: str, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """A client of an app whose every database connection goes through `wire`."""
     url = make_url(database_url).set(host="127.0.0.1", port=wire.port, query={"sslmode": "disable"})
+    # (`query` replaced whole: an embedded server's `host=<socket dir>` must not win over the proxy)
     db = Database(url.render_as_string(hide_password=False), pool_size=1, max_overflow=0, read_pool_size=1)
     app = create_app(settings=settings.model_copy(update={"rate_limit_prefix": "round-trips"}), database=db)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

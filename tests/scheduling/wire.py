@@ -25,6 +25,8 @@ class Wire:
 
     target_host: str
     target_port: int
+    #: A Unix socket to reach PostgreSQL by instead (the embedded server listens on one only).
+    target_socket: str | None = None
     turns: Counter[str] = field(default_factory=Counter)
     #: The first bytes the client sent in each turn, by application name (for a failing test's message).
     openings: list[tuple[str, bytes]] = field(default_factory=list)
@@ -53,7 +55,10 @@ class Wire:
         return sum(n for name, n in self.turns.items() if name.endswith(suffix))
 
     async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        server_reader, server_writer = await asyncio.open_connection(self.target_host, self.target_port)
+        if self.target_socket is not None:
+            server_reader, server_writer = await asyncio.open_unix_connection(self.target_socket)
+        else:
+            server_reader, server_writer = await asyncio.open_connection(self.target_host, self.target_port)
         state = {"name": "?", "last": "server"}
         try:
             startup = await _read_startup(client_reader)
