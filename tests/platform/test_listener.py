@@ -140,5 +140,6 @@ async def test_an_unreachable_database_leaves_it_unhealthy_without_raising() -> 
 
 
 def test_the_listener_is_built_without_a_running_loop(conninfo: Any) -> None:
-    # The app builds it in create_app (no loop yet) and starts it in the lifespan.
-    Listener(str(conninfo))
+    # The app may build it before a loop runs and start it in the lifespan.
+    listener = Listener(str(conninfo))
+    assert not listener.healthy  # nothing connected until start()
