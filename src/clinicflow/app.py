@@ -27,6 +27,7 @@ from clinicflow.platform.db.url import libpq_url, resolve_database_url
 from clinicflow.platform.health import router as health_router
 from clinicflow.platform.http import RequestContextMiddleware, install_error_handlers
 from clinicflow.platform.jobs import WorkerSupervisor, close_jobs, open_jobs
+from clinicflow.platform.listener import Listener
 from clinicflow.platform.logging import get_logger
 from clinicflow.platform.metrics import track_pool
 from clinicflow.platform.migrations import head_revision
@@ -82,6 +83,7 @@ def create_app(
 
     def install(app: FastAPI, db: Database) -> None:
         app.state.db = db
+        app.state.listener = None  # the process's LISTEN connection, when it owns its database
         app.state.worker = None  # the WorkerSupervisor, when this process runs one
         app.state.web = WebContext(db=db, settings=settings, auth=auth_config, limiter=limiter)
         app.state.scheduling = scheduling_config
@@ -107,6 +109,13 @@ def create_app(
             application_name=process_name,
         )
         install(app, db)
+        listener = Listener(
+            libpq_url(db.url),
+            application_name=f"{process_name}-listen",
+            connect_timeout=settings.db_connect_timeout,
+        )
+        app.state.listener = listener
+        await listener.start(wait=settings.db_connect_timeout)
         runtime.set_database(db)
         track_pool(db.pool_status)
         jobs_pool = await open_jobs(
@@ -134,6 +143,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
             await close_jobs(jobs_pool)
+            await listener.stop()
             runtime.set_database(None)
             await db.dispose()
 

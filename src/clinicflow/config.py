@@ -55,11 +55,12 @@ class Settings(BaseSettings):
     # asks the OpenTelemetry globals on every request even when nothing is configured.
     otel: bool = Field(default=False, alias="CLINICFLOW_OTEL")
     # Connection budget of one process (docs/decisions.md, "Connection budget"): ORM writes,
-    # Core reads (psycopg), ORM reads, the job queue's pool and its one LISTEN connection.
-    # The defaults add up to 20 (`connection_budget`).
+    # Core reads (psycopg), ORM reads, the job queue's pool and its one LISTEN connection,
+    # and the process's own LISTEN connection (platform.listener). The defaults add up to
+    # 20 (`connection_budget`).
     db_pool_size: int = Field(default=6, alias="CLINICFLOW_DB_POOL_SIZE", gt=0)
     db_max_overflow: int = Field(default=0, alias="CLINICFLOW_DB_MAX_OVERFLOW", ge=0)
-    db_read_pool_size: int = Field(default=8, alias="CLINICFLOW_DB_READ_POOL_SIZE", gt=0)
+    db_read_pool_size: int = Field(default=7, alias="CLINICFLOW_DB_READ_POOL_SIZE", gt=0)
     db_orm_read_pool_size: int = Field(default=2, alias="CLINICFLOW_DB_ORM_READ_POOL_SIZE", gt=0)
     jobs_pool_size: int = Field(default=3, alias="CLINICFLOW_JOBS_POOL_SIZE", ge=2)
     # Seconds a request waits for a pooled connection, and for a new connection to open,
@@ -119,6 +120,7 @@ class Settings(BaseSettings):
             + self.db_orm_read_pool_size
             + self.jobs_pool_size
             + 1  # the worker's LISTEN connection
+            + 1  # the process's LISTEN connection (platform.listener)
         )
 
     @field_validator("database_url")
