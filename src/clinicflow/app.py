@@ -33,6 +33,11 @@ from clinicflow.platform.metrics import track_pool
 from clinicflow.platform.migrations import head_revision
 from clinicflow.platform.openapi import document_edge_errors
 from clinicflow.platform.ratelimit import RateLimiter
+from clinicflow.platform.realtime import Hub
+from clinicflow.realtime import events as realtime_events
+from clinicflow.realtime.access import RealtimeContext
+from clinicflow.realtime.display import DisplayKeys
+from clinicflow.realtime.routes import router as realtime_router
 from clinicflow.scheduling import guards as _guards  # noqa: F401  (registers the clinic-deletion guard)
 from clinicflow.scheduling import notifications as _notifications  # noqa: F401  (subscribes handlers)
 from clinicflow.scheduling.booking import SchedulingConfig
@@ -74,6 +79,8 @@ def create_app(
         session_ttl=timedelta(days=settings.session_ttl_days),
         public_url=settings.public_url,
     )
+    secret_key = settings.secret_key
+    realtime_events.register()
     limiter = RateLimiter(redis_url=settings.redis_url, prefix=settings.rate_limit_prefix)
 
     scheduling_config = SchedulingConfig(
@@ -88,6 +95,7 @@ def create_app(
         app.state.web = WebContext(db=db, settings=settings, auth=auth_config, limiter=limiter)
         app.state.scheduling = scheduling_config
         app.state.waitlist = WaitlistConfig(clock=scheduling_config.clock, scheduling=scheduling_config)
+        app.state.realtime = RealtimeContext(keys=DisplayKeys(secret_key))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -115,6 +123,9 @@ def create_app(
             connect_timeout=settings.db_connect_timeout,
         )
         app.state.listener = listener
+        hub = Hub(db)
+        hub.attach(listener)  # before start: its channel is LISTENed on the first connection
+        app.state.realtime.hub = hub
         await listener.start(wait=settings.db_connect_timeout)
         runtime.set_database(db)
         track_pool(db.pool_status)
@@ -143,6 +154,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
             await close_jobs(jobs_pool)
+            await hub.close()
             await listener.stop()
             runtime.set_database(None)
             await db.dispose()
@@ -174,6 +186,7 @@ def create_app(
         waitlist_router,
         audit_router,
         outbox_router,
+        realtime_router,
     )
     for domain_router in domain_routers:
         app.include_router(domain_router)
