@@ -58,6 +58,11 @@ class Subscription:
             self.closed = True
             self._queue.put_nowait(reset)
 
+    @property
+    def pending(self) -> int:
+        """Items waiting in the queue."""
+        return self._queue.qsize()
+
     async def next(self) -> StoredEvent | Reset:
         """The next event, or the Reset that ends this subscription."""
         return await self._queue.get()
@@ -98,9 +103,11 @@ class Hub:
     def subscribers(self) -> int:
         return len(self._subscriptions)
 
-    def subscribe(self, tenant_id: uuid.UUID, channels: Iterable[str]) -> Subscription:
+    def subscribe(
+        self, tenant_id: uuid.UUID, channels: Iterable[str], *, queue_size: int | None = None
+    ) -> Subscription:
         """A new subscription to these channels of the tenant (the caller authorized them)."""
-        subscription = Subscription(tenant_id, frozenset(channels), self._queue_size)
+        subscription = Subscription(tenant_id, frozenset(channels), queue_size or self._queue_size)
         self._subscriptions.add(subscription)
         for channel in subscription.channels:
             self._by_channel.setdefault((tenant_id, channel), set()).add(subscription)
