@@ -219,7 +219,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per contender")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--out", type=Path, default=None, help="also write the report to this file")
-    parser.add_argument("--suite", choices=("all", "platform", "auth", "waitlist"), default="all")
+    parser.add_argument("--suite", choices=("all", "platform", "auth", "waitlist", "realtime"), default="all")
+    parser.add_argument("--subscribers", type=int, default=2000, help="SSE streams of the realtime suite")
     args = parser.parse_args()
 
     os.environ.setdefault("CLINICFLOW_LOG_LEVEL", "WARNING")
@@ -236,6 +237,10 @@ def main() -> None:
         sections.append("\n".join(_auth_report(url, tenant, args)))
     if args.suite in ("all", "waitlist"):
         sections.append("\n".join(_waitlist_report(url)))
+    if args.suite in ("all", "realtime"):
+        from bench import realtime
+
+        sections.append("\n".join(realtime.report(url, subscribers=args.subscribers)))
     report = "\n".join(sections)
     print(report)
     if args.out:
