@@ -19,7 +19,7 @@ and resumes from the log. The log is pruned by `platform.realtime_prune` (an hou
 This package knows no domain: who may follow which channel is decided by the caller.
 """
 
-from clinicflow.platform.realtime.hub import Hub, Reset, Subscription
+from clinicflow.platform.realtime.hub import Hub, Reset, Subscription, Tick
 from clinicflow.platform.realtime.publish import MAX_DATA_BYTES, EventTooLarge, publish
 from clinicflow.platform.realtime.repository import NOTIFY_CHANNEL, StoredEvent
 
@@ -31,5 +31,6 @@ __all__ = [
     "Reset",
     "StoredEvent",
     "Subscription",
+    "Tick",
     "publish",
 ]

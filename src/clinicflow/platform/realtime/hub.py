@@ -30,6 +30,16 @@ class Reset:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """A periodic marker in every queue: time for a long stream to re-check its caller."""
+
+
+TICK = Tick()
+#: Seconds between ticks.
+TICK_SECONDS = 60.0
+
+
 class Subscription:
     """One client's interest in some channels of one tenant, with a bounded queue."""
 
@@ -41,7 +51,7 @@ class Subscription:
         self.closed = False
         self._size = size
         # One slot more than `size`: room for the Reset that ends a full subscription.
-        self._queue: asyncio.Queue[StoredEvent | Reset] = asyncio.Queue(size + 1)
+        self._queue: asyncio.Queue[StoredEvent | Reset | Tick] = asyncio.Queue(size + 1)
 
     def offer(self, event: StoredEvent) -> bool:
         """Queue `event` without waiting; False when the queue is full (the caller drops us)."""
@@ -63,8 +73,13 @@ class Subscription:
         """Items waiting in the queue."""
         return self._queue.qsize()
 
-    async def next(self) -> StoredEvent | Reset:
-        """The next event, or the Reset that ends this subscription."""
+    def tick(self) -> None:
+        """Queue a Tick unless the queue is busy (then events wake the stream anyway)."""
+        if not self.closed and self._queue.empty():
+            self._queue.put_nowait(TICK)
+
+    async def next(self) -> StoredEvent | Reset | Tick:
+        """The next event, a Tick, or the Reset that ends this subscription."""
         return await self._queue.get()
 
 
@@ -76,8 +91,12 @@ class Hub:
     waits for a subscriber: a full queue drops that subscriber alone.
     """
 
-    def __init__(self, database: Database, *, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+    def __init__(
+        self, database: Database, *, queue_size: int = DEFAULT_QUEUE_SIZE, tick_seconds: float = TICK_SECONDS
+    ) -> None:
         self._database = database
+        self._tick_seconds = tick_seconds
+        self._ticker: asyncio.Task[None] | None = None
         self._queue_size = queue_size
         self._listener: Listener | None = None
         self._by_channel: dict[tuple[uuid.UUID, str], set[Subscription]] = {}
@@ -109,6 +128,8 @@ class Hub:
         """A new subscription to these channels of the tenant (the caller authorized them)."""
         subscription = Subscription(tenant_id, frozenset(channels), queue_size or self._queue_size)
         self._subscriptions.add(subscription)
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.create_task(self._tick(), name="clinicflow-realtime-tick")
         for channel in subscription.channels:
             self._by_channel.setdefault((tenant_id, channel), set()).add(subscription)
         return subscription
@@ -145,11 +166,20 @@ class Hub:
     async def close(self) -> None:
         """End every subscription (`shutdown`) and stop loading."""
         self.reset_all("shutdown")
-        loader, self._loader = self._loader, None
-        if loader is not None and not loader.done():
-            loader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await loader
+        for task in (self._loader, self._ticker):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._loader = self._ticker = None
+
+    async def _tick(self) -> None:
+        # One timer for the process instead of one per stream read (a timeout per read was
+        # a sixth of a delivery's CPU in bench/realtime.py).
+        while self._subscriptions:
+            await asyncio.sleep(self._tick_seconds)
+            for subscription in list(self._subscriptions):
+                subscription.tick()
 
     async def _load_pending(self) -> None:
         while self._pending:

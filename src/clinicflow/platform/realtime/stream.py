@@ -9,9 +9,10 @@ refetches what it shows (and, when the stream ends after one, reconnects with
 
 from __future__ import annotations
 
-import asyncio
 import json
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from clinicflow.platform.db import Database
-from clinicflow.platform.realtime.hub import Hub, Reset, Subscription
+from clinicflow.platform.realtime.hub import Hub, Reset, Subscription, Tick
 from clinicflow.platform.realtime.repository import StoredEvent, events_after, oldest_id
 
 HEARTBEAT_SECONDS = 15.0
@@ -29,7 +30,7 @@ RETRY_MILLISECONDS = 2000
 REPLAY_LIMIT = 500
 #: A send to a client blocked this long ends its stream (a stalled TCP peer).
 SEND_TIMEOUT_SECONDS = 30.0
-#: How often a long stream checks that its caller may still follow it.
+#: How often (at least; on the hub's ticks) a long stream checks its caller may still follow it.
 RECHECK_SECONDS = 60.0
 
 #: What a subscriber sees of an event's data (a display sees less than staff).
@@ -51,9 +52,27 @@ def full_data(event: StoredEvent) -> dict[str, Any]:
     return event.data
 
 
-def _message(event: StoredEvent, redact: Redact) -> ServerSentEvent:
-    data = {**redact(event), "channel": event.channel}
-    return ServerSentEvent(json.dumps(data, separators=(",", ":")), id=str(event.id), event=event.type)
+class _Encoded:
+    """Wire bytes of recent events, per redaction: one event fanned out to N subscribers is
+    serialised once, not N times (JSON and SSE framing were most of a delivery's CPU)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._bytes: OrderedDict[tuple[int, Redact], bytes] = OrderedDict()
+
+    def __call__(self, event: StoredEvent, redact: Redact) -> bytes:
+        key = (event.id, redact)
+        encoded = self._bytes.get(key)
+        if encoded is None:
+            data = json.dumps({**redact(event), "channel": event.channel}, separators=(",", ":"))
+            encoded = ServerSentEvent(data, id=str(event.id), event=event.type).encode()
+            self._bytes[key] = encoded
+            if len(self._bytes) > self._size:
+                self._bytes.popitem(last=False)
+        return encoded
+
+
+_message = _Encoded()
 
 
 def _reset(reason: str) -> ServerSentEvent:
@@ -108,14 +127,6 @@ async def _replay(
     return events[:limit], missed
 
 
-async def _next(subscription: Subscription, seconds: float) -> StoredEvent | Reset | None:
-    try:
-        async with asyncio.timeout(seconds):
-            return await subscription.next()
-    except TimeoutError:
-        return None
-
-
 async def _events(
     hub: Hub,
     database: Database,
@@ -126,7 +137,7 @@ async def _events(
     redact: Redact,
     still_allowed: StillAllowed | None,
     options: StreamOptions,
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[ServerSentEvent | bytes]:
     subscription = hub.subscribe(tenant_id, channels)
     try:
         # The first message: the client knows it is subscribed (and how soon to reconnect).
@@ -139,12 +150,15 @@ async def _events(
             for event in events:
                 replayed.add(event.id)
                 yield _message(event, redact)
+        next_check = time.monotonic() + options.recheck
         while True:
-            item = await _next(subscription, options.recheck)
-            if item is None:
-                if still_allowed is not None and not await still_allowed():
-                    yield _reset("unauthorized")
-                    return
+            item = await subscription.next()
+            if isinstance(item, Tick):
+                if still_allowed is not None and time.monotonic() >= next_check:
+                    if not await still_allowed():
+                        yield _reset("unauthorized")
+                        return
+                    next_check = time.monotonic() + options.recheck
                 continue
             if isinstance(item, Reset):
                 yield _reset(item.reason)
