@@ -23,13 +23,13 @@ from pathlib import Path
 
 import psycopg
 
-from bench import booking, slots
+from bench import booking, realtime, slots
 from bench.loadgen import Result, median_result, run
 from bench.processes import prepare_database, start_server
 from clinicflow.platform.db.url import libpq_url
 
 BENCH_DB = "clinicflow_bench"
-SUITES = ("all", "platform", "auth", "waitlist", "booking", "slots")
+SUITES = ("all", "platform", "auth", "waitlist", "booking", "slots", "realtime")
 
 
 def _seed(url: str, *, tenants: int, clinics_per_tenant: int) -> uuid.UUID:
@@ -188,6 +188,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="also write the report to this file")
     parser.add_argument("--suite", choices=SUITES, default="all")
     parser.add_argument("--clients", type=int, default=64, help="booking suite: concurrent bookers")
+    parser.add_argument("--subscribers", type=int, default=2000, help="SSE streams of the realtime suite")
     args = parser.parse_args()
 
     os.environ.setdefault("CLINICFLOW_LOG_LEVEL", "WARNING")
@@ -214,6 +215,8 @@ def main() -> None:
         done(booking.report(rounds=args.rounds, seconds=args.seconds, clients=args.clients))
     if args.suite in ("all", "slots"):
         done(slots.report(rounds=args.rounds, seconds=args.seconds))
+    if args.suite in ("all", "realtime"):
+        done("\n".join(realtime.report(prepare_database(BENCH_DB), subscribers=args.subscribers)))
     if args.out:
         args.out.write_text("\n".join(sections))
 

@@ -320,6 +320,13 @@ MATRIX: list[Case] = [
     Case("PUT", "/api/v1/tenants/{tenant_id}/clinics/{clinic}/waitlist-policy",
          body=lambda t: {"auto_offer": False},
          own=row(ADMINS, 200), other=_for({ADMINS: 404})),
+    # --- real time (in process the app has no hub: a stream past access control answers 503)
+    Case("POST", "/api/v1/events/tickets", own=row(ALL_TENANT, 201), other=row(set(), 201)),
+    Case("POST", "/api/v1/events/display-tokens", body=lambda t: {"location_id": t["location"]},
+         other_via_body=True, own=row(ADMINS, 201),
+         other=row(set(), 201, denied_overrides={r: 404 for r in ADMINS})),
+    Case("GET", "/api/v1/events/stream", params=lambda t: {"channels": f"clinic:{t['clinic']}"},
+         other_via_body=True, own=row(READERS, 503), other=everyone_but_platform(404)),
     # --- oversight
     Case("GET", "/api/v1/audit-events", own=row({R.TENANT_ADMIN}, 200), other=row(set(), 200)),
     Case("GET", "/api/v1/notifications/outbox", own=row({R.TENANT_ADMIN}, 200), other=row(set(), 200)),

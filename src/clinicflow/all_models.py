@@ -6,6 +6,8 @@ import clinicflow.audit.models
 import clinicflow.identity.models
 import clinicflow.messaging.models
 import clinicflow.platform.idempotency_models
+import clinicflow.platform.realtime.models
+import clinicflow.realtime.models
 import clinicflow.scheduling.models
 import clinicflow.tenancy.models
 import clinicflow.waitlist.models  # noqa: F401

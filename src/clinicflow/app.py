@@ -40,6 +40,11 @@ from clinicflow.platform.metrics import track_pool
 from clinicflow.platform.migrations import head_revision
 from clinicflow.platform.openapi import document_edge_errors
 from clinicflow.platform.ratelimit import RateLimiter
+from clinicflow.platform.realtime import Hub
+from clinicflow.realtime import events as realtime_events
+from clinicflow.realtime.access import RealtimeContext
+from clinicflow.realtime.display import DisplayKeys
+from clinicflow.realtime.routes import router as realtime_router
 from clinicflow.scheduling import guards as scheduling_guards
 from clinicflow.scheduling import notifications as scheduling_notifications
 from clinicflow.scheduling.config import SchedulingConfig
@@ -64,6 +69,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     waitlist_router,
     audit_router,
     outbox_router,
+    realtime_router,
 )
 
 
@@ -80,6 +86,8 @@ def register_event_handlers() -> None:
     scheduling_notifications.register()
     # A freed slot is offered to the waitlist.
     waitlist_events.register()
+    # Appointment changes are published on the real-time stream.
+    realtime_events.register()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +126,7 @@ class AppConfig:
         app.state.web = WebContext(db=db, settings=self.settings, auth=self.auth, limiter=self.limiter)
         app.state.scheduling = self.scheduling
         app.state.waitlist = WaitlistConfig(clock=self.scheduling.clock, scheduling=self.scheduling)
+        app.state.realtime = RealtimeContext(keys=DisplayKeys(self.settings.secret_key or ""))
 
 
 def _own_database(settings: Settings) -> Database:
@@ -171,6 +180,9 @@ def _lifespan(
         )
         app.state.listener = listener
         identity_events.register(listener, app.state.web.principals)
+        hub = Hub(db)
+        hub.attach(listener)  # before start: its channel is LISTENed on the first connection
+        app.state.realtime.hub = hub
         await listener.start(wait=settings.db_connect_timeout)
         runtime.set_database(db)
         track_pool(db.pool_status)
@@ -190,6 +202,7 @@ def _lifespan(
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
             await close_jobs(jobs_pool)
+            await hub.close()
             await listener.stop()
             runtime.set_database(None)
             await db.dispose()

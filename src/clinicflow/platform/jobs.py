@@ -44,7 +44,9 @@ log = get_logger(__name__)
 # Modules whose import registers tasks on `job_app`.
 TASK_MODULES = [
     "clinicflow.platform.maintenance",
+    "clinicflow.platform.realtime.tasks",
     "clinicflow.messaging.tasks",
+    "clinicflow.realtime.tasks",
     "clinicflow.scheduling.events",
     "clinicflow.scheduling.notifications",
     "clinicflow.scheduling.sweep",
