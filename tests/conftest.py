@@ -107,7 +107,9 @@ def server_slot() -> Iterator[None]:
 
 #: Connections this run may hold at once on the server, across xdist workers and the
 #: servers tests start (issue 11). Sampled by the controller; exceeding it fails the run.
-SUITE_CONNECTION_BUDGET = 40
+#: 48: the real-time tests hold two `serve` processes at once (18 with small pools) beside the
+#: other worker's tests; the run peaked at 39, too close to 40 to stay green on timing alone.
+SUITE_CONNECTION_BUDGET = 48
 
 
 class ConnectionSampler:
