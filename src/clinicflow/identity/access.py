@@ -26,6 +26,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from clinicflow.config import Settings
 from clinicflow.errors import Forbidden, TenantMismatch, Unauthenticated
+from clinicflow.identity import auth
 from clinicflow.identity.auth import AuthConfig, PrincipalCache, announce_principal_change, resolve_principal
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal, TenantPrincipal
@@ -170,3 +171,21 @@ Member = Annotated[TenantPrincipal, Depends(TENANT_MEMBER)]
 
 async def public() -> None:
     """Marker dependency: this route needs no authentication."""
+
+
+async def password_login(
+    ctx: WebContext, *, tenant: str | None, email: str, password: str, address: str, user_agent: str | None
+) -> auth.TokenPair | None:
+    """A password login as the API and the pages both run it: limited per client address
+    (every attempt) and per account (failed attempts), audited; None when refused."""
+    account = f"{tenant or '-'}:{email.strip().lower()}"
+    await ctx.limiter.hit(ctx.settings.login_rate_per_address, "login-address", address)
+    await ctx.limiter.ensure_open(ctx.settings.login_rate_per_account, "login-account", account)
+    async with ctx.db.transaction() as uow:
+        outcome = await auth.login(
+            uow, ctx.auth, tenant_slug=tenant, email=email, password=password, user_agent=user_agent
+        )
+    if isinstance(outcome, auth.Failure):
+        await ctx.limiter.record(ctx.settings.login_rate_per_account, "login-account", account)
+        return None
+    return outcome

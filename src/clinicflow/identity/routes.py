@@ -21,6 +21,7 @@ from clinicflow.identity.access import (
     Web,
     WebContext,
     changing_principals,
+    password_login,
     public,
 )
 from clinicflow.identity.errors import GrantRefused, RefreshTokenReused
@@ -77,22 +78,17 @@ async def login(body: LoginRequest, request: Request, ctx: Web) -> TokenPairRead
     Failures never say whether the tenant or email exists. Limited per client
     address (every attempt) and per account (failed attempts).
     """
-    account = f"{body.tenant or '-'}:{body.email.strip().lower()}"
-    await ctx.limiter.hit(ctx.settings.login_rate_per_address, "login-address", _address(request))
-    await ctx.limiter.ensure_open(ctx.settings.login_rate_per_account, "login-account", account)
-    async with ctx.db.transaction() as uow:
-        outcome = await auth.login(
-            uow,
-            ctx.auth,
-            tenant_slug=body.tenant,
-            email=body.email,
-            password=body.password,
-            user_agent=request.headers.get("user-agent"),
-        )
-    if isinstance(outcome, auth.Failure):
-        await ctx.limiter.record(ctx.settings.login_rate_per_account, "login-account", account)
+    pair = await password_login(
+        ctx,
+        tenant=body.tenant,
+        email=body.email,
+        password=body.password,
+        address=_address(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    if pair is None:
         raise Unauthenticated(_WRONG_CREDENTIALS)
-    return _pair(outcome)
+    return _pair(pair)
 
 
 @auth_router.post(

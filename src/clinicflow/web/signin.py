@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from clinicflow.identity import auth
-from clinicflow.identity.access import WebContext, context_of, public
+from clinicflow.identity.access import WebContext, context_of, password_login, public
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.tokens import AccessClaims, verify_access_token
 from clinicflow.web.access import PageMember
@@ -62,27 +62,20 @@ async def login(request: Request, form: CheckedForm) -> Response:
         context = {"next": target, "values": values, "errors": {"form": "Fill in every field", **errors}}
         return render(request, "login.html", context, status_code=422)
     ctx = context_of(request)
-    account = f"{values['tenant']}:{values['email'].lower()}"
     address = request.client.host if request.client else "unknown"
-    await ctx.limiter.hit(ctx.settings.login_rate_per_address, "login-address", address)
-    await ctx.limiter.ensure_open(ctx.settings.login_rate_per_account, "login-account", account)
-    async with ctx.db.transaction() as uow:
-        outcome = await auth.login(
-            uow,
-            ctx.auth,
-            tenant_slug=values["tenant"],
-            email=values["email"],
-            password=password,
-            user_agent=request.headers.get("user-agent"),
+    outcome = await password_login(
+        ctx,
+        tenant=values["tenant"],
+        email=values["email"],
+        password=password,
+        address=address,
+        user_agent=request.headers.get("user-agent"),
+    )
+    if outcome is None:
+        refused = {"form": "The email or password is not correct"}
+        return render(
+            request, "login.html", {"next": target, "values": values, "errors": refused}, status_code=401
         )
-    if isinstance(outcome, auth.Failure):
-        await ctx.limiter.record(ctx.settings.login_rate_per_account, "login-account", account)
-        context = {
-            "next": target,
-            "values": values,
-            "errors": {"form": "The email or password is not correct"},
-        }
-        return render(request, "login.html", context, status_code=401)
     claims = verify_access_token(ctx.auth.keys, outcome.access_token)
     response = RedirectResponse(await _landing(ctx, claims, target), status_code=303)
     session = PageSession(claims.session_id, claims.subject_id, claims.tenant_id, ctx.auth.clock.now())
