@@ -21,8 +21,8 @@ from clinicflow.platform.pagination import MAX_LIMIT, Page, Paging
 from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.scheduling import availability_service as availability
 from clinicflow.scheduling import booking, policy, policy_service, recurring
+from clinicflow.scheduling.calendar import calendar_file
 from clinicflow.scheduling.config import SchedulingConfig
-from clinicflow.scheduling.ics import appointment_ics
 from clinicflow.scheduling.schemas import (
     AppointmentRead,
     AvailabilityIn,
@@ -42,7 +42,6 @@ from clinicflow.scheduling.schemas import (
 )
 from clinicflow.scheduling.state import Action, Status
 from clinicflow.scheduling.video import SignedRoomProvider
-from clinicflow.tenancy import service as tenancy
 
 router = PrefixedRouter(prefix="/api/v1", tags=["scheduling"])
 rooms = APIRouter(tags=["video"])
@@ -280,17 +279,8 @@ async def appointment_calendar(
     appointment_id: uuid.UUID, principal: Reader, ctx: Web, config: Config
 ) -> Response:
     """The appointment as an iCalendar file."""
-    tenant_id = _tenant(principal)
     async with ctx.db.reading() as uow:
-        appointment = booking.read(await booking.get_visible(uow, principal, appointment_id))
-        doctor = await directory.contact_of(uow, tenant_id=tenant_id, user_id=appointment.doctor_id)
-        clinic = await tenancy.get_clinic(uow, tenant_id=tenant_id, clinic_id=appointment.clinic_id)
-    body = appointment_ics(
-        appointment,
-        clinic_name=clinic.name if clinic else "the clinic",
-        doctor_name=doctor.full_name if doctor else "your doctor",
-        now=config.clock.now(),
-    )
+        body = await calendar_file(uow, config, principal, appointment_id)
     return Response(
         body,
         media_type="text/calendar",

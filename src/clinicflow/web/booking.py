@@ -20,7 +20,7 @@ from clinicflow.platform.pagination import PageParams
 from clinicflow.scheduling import availability_service as availability
 from clinicflow.scheduling import booking
 from clinicflow.scheduling.booking import SchedulingConfig
-from clinicflow.scheduling.ics import appointment_ics
+from clinicflow.scheduling.calendar import calendar_file
 from clinicflow.scheduling.schemas import BookingIn, SlotRead
 from clinicflow.scheduling.state import Action
 from clinicflow.tenancy import service as tenancy
@@ -179,19 +179,11 @@ async def cancel(
 
 
 @router.get("/appointments/{appointment_id}.ics")
-async def calendar_file(request: Request, principal: PatientPage, appointment_id: uuid.UUID) -> Response:
+async def calendar_download(request: Request, principal: PatientPage, appointment_id: uuid.UUID) -> Response:
     """The appointment as an iCalendar file, for the phone's or computer's calendar."""
     ctx = context_of(request)
     async with ctx.db.reading() as uow:
-        appointment = booking.read(await booking.get_visible(uow, principal, appointment_id))
-        doctor = await directory.contact_of(uow, tenant_id=principal.tenant_id, user_id=appointment.doctor_id)
-        clinic = await tenancy.get_clinic(uow, tenant_id=principal.tenant_id, clinic_id=appointment.clinic_id)
-    body = appointment_ics(
-        appointment,
-        clinic_name=clinic.name if clinic else "the clinic",
-        doctor_name=doctor.full_name if doctor else "your doctor",
-        now=scheduling_of(request).clock.now(),
-    )
+        body = await calendar_file(uow, scheduling_of(request), principal, appointment_id)
     return Response(
         body,
         media_type="text/calendar",
