@@ -327,6 +327,10 @@ MATRIX: list[Case] = [
          other=row(set(), 201, denied_overrides={r: 404 for r in ADMINS})),
     Case("GET", "/api/v1/events/stream", params=lambda t: {"channels": f"clinic:{t['clinic']}"},
          other_via_body=True, own=row(READERS, 503), other=everyone_but_platform(404)),
+    # --- check-in: locations, the clinic's window, QR codes, scans, staff check-in, families
+    # (end of check-in rows)
+    # --- queues
+    # (end of queue rows)
     # --- oversight
     Case("GET", "/api/v1/audit-events", own=row({R.TENANT_ADMIN}, 200), other=row(set(), 200)),
     Case("GET", "/api/v1/notifications/outbox", own=row({R.TENANT_ADMIN}, 200), other=row(set(), 200)),
@@ -373,6 +377,14 @@ MATRIX: list[Case] = [
          own=_for({PATIENT: 404}), other=_for({PATIENT: 404})),
     Case("GET", "/app/appointments/{appointment}.ics", page=True, anonymous=303,
          own=_for({PATIENT: 404}), other=_for({PATIENT: 404})),
+    # --- doctor hub pages
+    # (end of doctor hub rows)
+    # --- front desk pages
+    # (end of front desk rows)
+    # --- admin console pages
+    # (end of admin console rows)
+    # --- check-in, queue and display pages
+    # (end of check-in page rows)
     Case("POST", "/logout", page=True, fresh_token=True, anonymous=303,
          own=everyone_but_platform(303), other=everyone_but_platform(303)),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import clinicflow.audit.models
+import clinicflow.checkin.models
 import clinicflow.identity.models
 import clinicflow.messaging.models
 import clinicflow.platform.idempotency_models

@@ -25,6 +25,7 @@ def test_every_tenant_owned_table_has_an_index_led_by_tenant_id() -> None:
             assert not table.c.tenant_id.nullable, f"{table.name}.tenant_id must be NOT NULL"
         leading = [next(iter(ix.expressions)) for ix in table.indexes]
         leading += [next(iter(c.columns)) for c in table.constraints if isinstance(c, UniqueConstraint)]
+        leading += list(table.primary_key.columns)[:1]
         if not any(getattr(col, "name", None) == "tenant_id" for col in leading):
             missing.append(table.name)
     assert missing == []

@@ -132,6 +132,36 @@ class PatientProfile(IdMixin, TimestampMixin, TenantOwned, Base):
     )
 
 
+class GuardianLink(IdMixin, TenantOwned, Base):
+    """A guardian may act for a dependant (a child, a cared-for parent): see their
+    appointments and check them in. Managed by staff, audited."""
+
+    __tablename__ = "patient_guardians"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "guardian_id"],
+            ["users.tenant_id", "users.id"],
+            name="fk_patient_guardians_guardian_same_tenant",
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "dependant_id"],
+            ["users.tenant_id", "users.id"],
+            name="fk_patient_guardians_dependant_same_tenant",
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("tenant_id", "guardian_id", "dependant_id"),
+        CheckConstraint("guardian_id <> dependant_id", name="not_self"),
+        Index("ix_patient_guardians_tenant_id_dependant_id", "tenant_id", "dependant_id"),
+    )
+
+    guardian_id: Mapped[uuid.UUID]
+    dependant_id: Mapped[uuid.UUID]
+    relationship: Mapped[str] = mapped_column(String(40))
+    created_by: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
 class AuthSession(IdMixin, Base):
     """A login: the refresh tokens of one device. Revoking it kills its access tokens at once
     (every authenticated request checks the session)."""

@@ -44,6 +44,14 @@ class Permission(StrEnum):
     WAITLIST_SELF = "waitlist:self"  # join, see and cancel one's own entries; answer offers
     WAITLIST_READ = "waitlist:read"  # the queues, in scope
     WAITLIST_MANAGE = "waitlist:manage"  # add patients, reorder, cancel, invite, promote
+    # the day of the visit
+    CHECKIN_SELF = "checkin:self"  # scan a location's QR for one's own (and dependants') visits
+    CHECKIN_STAFF = "checkin:staff"  # check a patient in at the desk, inside the window
+    CHECKIN_OVERRIDE = "checkin:override"  # check in outside the window, with a reason
+    CHECKIN_CONFIGURE = "checkin:configure"  # check-in locations, QR versions, the clinic's window
+    QUEUE_READ = "queue:read"  # a location's full queue, in scope
+    QUEUE_CALL = "queue:call"  # call next, recall, skip, complete, no-show (clinicians)
+    FAMILY_MANAGE = "family:manage"  # link guardians and dependants
     # oversight
     AUDIT_READ = "audit:read"
     OUTBOX_READ = "outbox:read"
@@ -58,7 +66,15 @@ _CLINICAL = _SEE_CLINICS | {
     P.APPOINTMENTS_MANAGE,
     P.WAITLIST_READ,
     P.WAITLIST_MANAGE,
+    P.CHECKIN_STAFF,
+    P.QUEUE_READ,
 }
+#: Clinicians work the queue; the desk checks in, overrides the window and links families.
+_CLINICIAN = _CLINICAL | {P.QUEUE_CALL}
+_DESK = frozenset({P.CHECKIN_OVERRIDE, P.FAMILY_MANAGE})
+_CHECKIN_ADMIN = frozenset(
+    {P.CHECKIN_STAFF, P.CHECKIN_OVERRIDE, P.CHECKIN_CONFIGURE, P.QUEUE_READ, P.FAMILY_MANAGE}
+)
 _SCHEDULING_ADMIN = frozenset(
     {
         P.AVAILABILITY_MANAGE,
@@ -77,23 +93,24 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.CLINICS_READ, P.CLINICS_CREATE, P.CLINICS_UPDATE, P.CLINICS_DELETE,
         P.LOCATIONS_READ, P.LOCATIONS_MANAGE,
         P.USERS_READ, P.USERS_CREATE, P.USERS_UPDATE, P.USERS_DEACTIVATE, P.ROLES_ASSIGN,
-        P.AUDIT_READ, P.OUTBOX_READ, P.DOCTORS_READ, *_SCHEDULING_ADMIN,
+        P.AUDIT_READ, P.OUTBOX_READ, P.DOCTORS_READ, *_SCHEDULING_ADMIN, *_CHECKIN_ADMIN,
     }),
     Role.CLINIC_ADMIN:    frozenset({
         P.CLINICS_READ, P.CLINICS_UPDATE, P.LOCATIONS_READ, P.LOCATIONS_MANAGE,
         P.USERS_READ, P.USERS_CREATE, P.USERS_UPDATE, P.USERS_DEACTIVATE, P.ROLES_ASSIGN,
-        P.DOCTORS_READ, *_SCHEDULING_ADMIN,
+        P.DOCTORS_READ, *_SCHEDULING_ADMIN, *_CHECKIN_ADMIN,
     }),
-    Role.DOCTOR:          _CLINICAL,
-    Role.NURSE:           _CLINICAL,
-    Role.THERAPIST:       _CLINICAL,
-    Role.COUNSELOR:       _CLINICAL,
-    Role.RECEPTIONIST:    _CLINICAL | {P.USERS_CREATE, P.AVAILABILITY_MANAGE},  # the desk: patients, rotas
+    Role.DOCTOR:          _CLINICIAN,
+    Role.NURSE:           _CLINICIAN,
+    Role.THERAPIST:       _CLINICIAN,
+    Role.COUNSELOR:       _CLINICIAN,
+    # the desk: patients, rotas, arrivals
+    Role.RECEPTIONIST:    _CLINICAL | _DESK | {P.USERS_CREATE, P.AVAILABILITY_MANAGE},
     Role.PHARMACIST:      _SEE_CLINICS,
     Role.LAB_TECHNICIAN:  _SEE_CLINICS,
     Role.FINANCE_BILLING: _SEE_CLINICS,
     Role.SUPPORT_STAFF:   _SEE_CLINICS,
-    Role.PATIENT:         _SEE_CLINICS | {P.APPOINTMENTS_SELF, P.WAITLIST_SELF},  # own records only
+    Role.PATIENT:         _SEE_CLINICS | {P.APPOINTMENTS_SELF, P.WAITLIST_SELF, P.CHECKIN_SELF},  # own only
 }
 
 #: Delegation bound: a role may be granted only by someone holding a role of at least its rank.

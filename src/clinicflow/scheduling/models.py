@@ -46,6 +46,15 @@ def _user_fk(table: str, column: str) -> ForeignKeyConstraint:
     )
 
 
+def _location_fk(table: str) -> ForeignKeyConstraint:
+    """Where the visit happens: a location of the same tenant (its clinic is checked by the service)."""
+    return ForeignKeyConstraint(
+        ["tenant_id", "location_id"],
+        ["clinic_locations.tenant_id", "clinic_locations.id"],
+        name=f"fk_{table}_location_same_tenant",
+    )
+
+
 def _clinic_fk(table: str) -> ForeignKeyConstraint:
     return ForeignKeyConstraint(
         ["tenant_id", "clinic_id"], ["clinics.tenant_id", "clinics.id"], name=f"fk_{table}_clinic_same_tenant"
@@ -59,6 +68,7 @@ class AvailabilityPlan(IdMixin, TimestampMixin, TenantOwned, Base):
     __table_args__ = (
         _user_fk("availability_plans", "doctor_id"),
         _clinic_fk("availability_plans"),
+        _location_fk("availability_plans"),
         UniqueConstraint("tenant_id", "doctor_id", "clinic_id"),
         UniqueConstraint("tenant_id", "id"),
         CheckConstraint("min_notice_minutes BETWEEN 0 AND 43200", name="notice_range"),
@@ -69,6 +79,7 @@ class AvailabilityPlan(IdMixin, TimestampMixin, TenantOwned, Base):
     clinic_id: Mapped[uuid.UUID]
     min_notice_minutes: Mapped[int] = mapped_column(server_default=text("60"))
     horizon_days: Mapped[int] = mapped_column(server_default=text("90"))
+    location_id: Mapped[uuid.UUID | None]  # where this doctor sees patients at this clinic
 
 
 class AvailabilityRule(IdMixin, TenantOwned, Base):
@@ -82,6 +93,7 @@ class AvailabilityRule(IdMixin, TenantOwned, Base):
             name="fk_availability_rules_plan_same_tenant",
             ondelete="CASCADE",
         ),
+        _location_fk("availability_rules"),
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
         CheckConstraint("slot_minutes BETWEEN 5 AND 480", name="slot_range"),
         CheckConstraint("buffer_before BETWEEN 0 AND 240 AND buffer_after BETWEEN 0 AND 240", name="buffers"),
@@ -100,6 +112,7 @@ class AvailabilityRule(IdMixin, TenantOwned, Base):
     capacity: Mapped[int] = mapped_column(server_default=text("1"))
     valid_from: Mapped[date | None]
     valid_to: Mapped[date | None]
+    location_id: Mapped[uuid.UUID | None]  # overrides the plan's location for this window
 
 
 class TimeOff(IdMixin, TenantOwned, Base):
@@ -176,6 +189,7 @@ class Appointment(IdMixin, TimestampMixin, TenantOwned, Base):
         _user_fk("appointments", "doctor_id"),
         _user_fk("appointments", "patient_id"),
         _clinic_fk("appointments"),
+        _location_fk("appointments"),
         UniqueConstraint("tenant_id", "id"),
         CheckConstraint(
             "status IN ('held', 'scheduled', 'confirmed', 'checked_in', 'in_consultation', 'completed', "
@@ -223,6 +237,8 @@ class Appointment(IdMixin, TimestampMixin, TenantOwned, Base):
     created_by: Mapped[uuid.UUID | None]
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    # Where the visit happens: the rule's location, else the plan's (None: the clinic at large).
+    location_id: Mapped[uuid.UUID | None]
 
 
 class FollowUpPlan(IdMixin, TimestampMixin, TenantOwned, Base):

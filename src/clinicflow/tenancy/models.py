@@ -97,6 +97,8 @@ class ClinicLocation(IdMixin, TimestampMixin, TenantOwned, Base):
             name="fk_clinic_locations_clinic_same_tenant",
             ondelete="RESTRICT",
         ),
+        # (tenant_id, id) is the target of same-tenant foreign keys (appointments, check-ins).
+        UniqueConstraint("tenant_id", "id"),
         CheckConstraint("kind IN ('site', 'room', 'checkin_desk', 'waiting_area')", name="kind_known"),
         CheckConstraint("latitude IS NULL OR latitude BETWEEN -90 AND 90", name="latitude_range"),
         CheckConstraint("longitude IS NULL OR longitude BETWEEN -180 AND 180", name="longitude_range"),
