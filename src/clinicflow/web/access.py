@@ -57,9 +57,8 @@ async def page_principal(request: Request) -> Principal:
     claims = AccessClaims(
         subject_id=session.subject_id, tenant_id=session.tenant_id, session_id=session.session_id
     )
-    try:
-        async with ctx.db.reading() as uow:
-            principal = await auth.load_principal(uow, ctx.auth, claims)
+    try:  # from the process's principal cache when trusted, as the API's bearer path is
+        principal = await auth.resolve_principal(ctx.db, ctx.auth, ctx.principals, claims)
     except ClinicflowError:
         raise LoginRequired(_next_of(request), reason="ended") from None
     request.state.principal = principal
