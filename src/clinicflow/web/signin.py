@@ -14,7 +14,13 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from clinicflow.identity import auth
-from clinicflow.identity.access import WebContext, context_of, password_login, public
+from clinicflow.identity.access import (
+    WebContext,
+    changing_principals,
+    context_of,
+    password_login,
+    public,
+)
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.tokens import AccessClaims, verify_access_token
 from clinicflow.web.access import PageMember
@@ -97,7 +103,7 @@ async def _landing(ctx: WebContext, claims: AccessClaims, target: str) -> str:
 async def logout(request: Request, principal: PageMember, form: CheckedForm) -> Response:
     """End the session (its tokens and cookie stop working) and go back to the sign-in page."""
     ctx = context_of(request)
-    async with ctx.db.transaction() as uow:
+    async with changing_principals(ctx) as uow:  # every process's principal cache hears it first
         await auth.logout(uow, ctx.auth, principal)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
