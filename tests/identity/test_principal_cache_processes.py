@@ -1,5 +1,6 @@
 """Two `clinicflow serve` processes on one database: B serves principals from its cache, and
-whatever A (or raw SQL) changes about a session, a user or a grant, B's very next answer knows.
+whatever A changes about a session, a user or a grant, B's very next answer knows (A answers
+only after its own listener heard the change); a change made by raw SQL, within a second.
 
 B's cache is warmed first, and B's metrics prove the warm calls were cache hits, so the
 refusals that follow come from the invalidation, not from a database lookup.
@@ -7,7 +8,9 @@ refusals that follow come from the invalidation, not from a database lookup.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -111,9 +114,12 @@ async def test_a_session_revoked_from_another_device_is_refused_at_once(
     assert (await on_b.get("/api/v1/users/me", headers=laptop)).status_code == 200
 
 
-async def test_a_session_revoked_by_raw_sql_is_refused_at_once(
+async def test_a_session_revoked_by_raw_sql_is_refused_within_a_second(
     clients: tuple[httpx.AsyncClient, httpx.AsyncClient], two_servers: tuple[str, str, str]
 ) -> None:
+    """Raw SQL sends no barrier to wait for, so what holds is the notification's delivery
+    delay (the module docstring of `identity.auth.principals`): refused well within 1 s.
+    A loaded CI machine showed the very next request can beat the notification."""
     on_a, on_b = clients
     patient = await login(on_a, DEMO_PATIENT)
     await warm(on_b, patient)
@@ -121,7 +127,12 @@ async def test_a_session_revoked_by_raw_sql_is_refused_at_once(
     current = next(s["id"] for s in sessions if s["current"])
     async with await psycopg.AsyncConnection.connect(libpq(two_servers[2]), autocommit=True) as conn:
         await conn.execute("UPDATE auth_sessions SET revoked_at = now() WHERE id = %s", (current,))
-    assert (await on_b.get("/api/v1/users/me", headers=patient)).status_code == 401
+    deadline = time.monotonic() + 1.0
+    status = (await on_b.get("/api/v1/users/me", headers=patient)).status_code
+    while status == 200 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+        status = (await on_b.get("/api/v1/users/me", headers=patient)).status_code
+    assert status == 401
 
 
 async def test_changed_roles_are_the_other_process_s_next_answer(
