@@ -38,3 +38,19 @@ class CheckInRepository(TenantScopedRepository[CheckIn]):
         )
         result = await self.uow.execute(stmt)
         return int(result.scalar_one())
+
+    async def insert_arrival(self, values: dict[str, object]) -> CheckIn | None:
+        """Insert a check-in; None when the appointment already has one (the unique
+        constraint decides: of concurrent inserts exactly one row is made)."""
+        stmt = (
+            insert(CheckIn)
+            .values(tenant_id=self.tenant_id, **values)
+            .on_conflict_do_nothing(constraint="uq_check_ins_tenant_id_appointment_id")
+            .returning(CheckIn)
+        )
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def for_appointment(self, appointment_id: uuid.UUID) -> CheckIn | None:
+        """The appointment's check-in, if it has one."""
+        stmt = self.select().where(CheckIn.appointment_id == appointment_id)
+        return (await self.uow.execute(stmt)).scalar_one_or_none()

@@ -2,11 +2,11 @@
 
     scheduled ─confirm─▶ confirmed ─check_in─▶ checked_in ─start─▶ in_consultation ─complete─▶ completed
     scheduled, confirmed, checked_in ─cancel─▶ cancelled
-    scheduled, confirmed ─no_show─▶ no_show
+    scheduled, confirmed, checked_in ─no_show─▶ no_show (checked in, called, never came)
     scheduled, confirmed ─reschedule─▶ scheduled (a new time needs confirming again)
     held ─accept_offer─▶ scheduled; held ─release─▶ cancelled (waitlist offers)
 
-`checked_in` is reached through check-in (a later issue) or staff. `TRANSITIONS`
+`checked_in` is reached through check-in (`checkin`, via `scheduling.visits`) or staff. `TRANSITIONS`
 below is the authority; this drawing summarises it.
 """
 
@@ -56,6 +56,7 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (S.CHECKED_IN,      A.CANCEL):     S.CANCELLED,
     (S.SCHEDULED,       A.NO_SHOW):    S.NO_SHOW,
     (S.CONFIRMED,       A.NO_SHOW):    S.NO_SHOW,
+    (S.CHECKED_IN,      A.NO_SHOW):    S.NO_SHOW,  # called from the queue and never came
     (S.SCHEDULED,       A.RESCHEDULE): S.SCHEDULED,
     (S.CONFIRMED,       A.RESCHEDULE): S.SCHEDULED,  # a new time needs confirming again
     (S.HELD,            A.ACCEPT_OFFER): S.SCHEDULED,  # the waitlisted patient took the offer

@@ -1,0 +1,230 @@
+"""An appointment arrives: the one transaction every way of checking in ends in.
+
+A QR scan, reception's check-in, an override and a kiosk all call `admit` once per
+appointment, after deciding who may check whom in and (except an override) that the
+clinic's window is open (`Window.check`). `admit` then, in the caller's transaction:
+
+1. moves the appointment to `checked_in` with one conditional UPDATE
+   (`scheduling.visits.advance`: audited, its domain event deferred);
+2. takes the location's next ticket for the clinic-local day of the appointment;
+3. inserts the `check_ins` row (`uq_check_ins_tenant_id_appointment_id` decides, never a
+   read-then-write), which is also the patient's place in the queue;
+4. publishes `queue.updated` to the location and `appointment.updated` to the patient.
+
+Commit publishes everything; a rollback nothing. Of 50 concurrent check-ins of one
+appointment, one moves it and the other 49 find it checked in: ALREADY_CHECKED_IN with
+the existing check-in.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from clinicflow.audit.service import Actor
+from clinicflow.checkin import events
+from clinicflow.checkin.errors import AlreadyCheckedIn, AppointmentExpired, NotCheckable, TooEarly
+from clinicflow.checkin.models import (
+    DEFAULT_CLOSES_AFTER_MINUTES,
+    DEFAULT_CONSULT_MINUTES,
+    DEFAULT_LATE_AFTER_MINUTES,
+    DEFAULT_OPENS_BEFORE_MINUTES,
+    CheckIn,
+    Method,
+    Priority,
+)
+from clinicflow.checkin.repository import CheckInRepository, ticket_label
+from clinicflow.checkin.schemas import CheckInRead
+from clinicflow.platform.db import UnitOfWork
+from clinicflow.platform.jsonable import to_jsonable
+from clinicflow.scheduling import visits
+from clinicflow.scheduling.state import Action
+from clinicflow.scheduling.visits import Visit
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A clinic's check-in window around an appointment's start, and when arriving is late.
+
+    Durations of real time, not wall-clock: across a DST change "30 minutes before" is
+    still 30 minutes before.
+    """
+
+    opens_before: timedelta = timedelta(minutes=DEFAULT_OPENS_BEFORE_MINUTES)
+    closes_after: timedelta = timedelta(minutes=DEFAULT_CLOSES_AFTER_MINUTES)
+    late_after: timedelta = timedelta(minutes=DEFAULT_LATE_AFTER_MINUTES)
+    default_consult: timedelta = timedelta(minutes=DEFAULT_CONSULT_MINUTES)
+
+    def opens_at(self, starts_at: datetime) -> datetime:
+        # In UTC: Python subtracts wall-clock time between datetimes of one zone, so a
+        # Berlin 03:15 on the spring-forward day minus 30 minutes would be 02:45 (no such time).
+        return starts_at.astimezone(UTC) - self.opens_before
+
+    def closes_at(self, starts_at: datetime) -> datetime:
+        return starts_at.astimezone(UTC) + self.closes_after
+
+    def is_open(self, starts_at: datetime, now: datetime) -> bool:
+        """Both ends included: check-in opens at `opens_at` and closes after `closes_at`."""
+        return self.opens_at(starts_at) <= now <= self.closes_at(starts_at)
+
+    def check(self, starts_at: datetime, now: datetime, zone: ZoneInfo) -> None:
+        """TOO_EARLY (with `opens_at`) or APPOINTMENT_EXPIRED (with `closed_at`), in the
+        clinic's time zone, unless `now` is inside the window."""
+        opens_at, closes_at = self.opens_at(starts_at), self.closes_at(starts_at)
+        local = starts_at.astimezone(zone)
+        if now < opens_at:
+            raise TooEarly(
+                f"Check-in opens at {opens_at.astimezone(zone):%H:%M} for the appointment at {local:%H:%M}",
+                opens_at=opens_at.astimezone(zone).isoformat(),
+                starts_at=local.isoformat(),
+            )
+        if now > closes_at:
+            raise AppointmentExpired(
+                f"Check-in closed at {closes_at.astimezone(zone):%H:%M} for the appointment at {local:%H:%M}",
+                closed_at=closes_at.astimezone(zone).isoformat(),
+                starts_at=local.isoformat(),
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Desk:
+    """Where the arrival is recorded: a check-in location of the appointment's clinic."""
+
+    location_id: uuid.UUID
+    ticket_prefix: str
+    zone: ZoneInfo
+
+
+def read(check_in: CheckIn) -> CheckInRead:
+    return CheckInRead.model_validate(check_in, from_attributes=True)
+
+
+def already_checked_in(check_in: CheckIn) -> AlreadyCheckedIn:
+    """ALREADY_CHECKED_IN carrying the existing check-in (so a second scan shows the ticket)."""
+    return AlreadyCheckedIn(
+        f"Already checked in at {check_in.checked_in_at:%H:%M} UTC, ticket {check_in.ticket}",
+        check_in=to_jsonable(read(check_in).model_dump()),
+    )
+
+
+async def admit(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    visit: Visit,
+    desk: Desk,
+    window: Window,
+    method: Method,
+    now: datetime,
+    checked_in_by: uuid.UUID | None,
+    override_reason: str | None = None,
+    distance_m: int | None = None,
+    outside_geofence: bool = False,
+    priority: Priority = Priority.NORMAL,
+) -> CheckIn:
+    """Check one appointment in at `desk`, in the caller's transaction (see the module); the
+    caller authorized it and applied the window (`Window.check`) unless it is an override.
+    Raises ALREADY_CHECKED_IN (with the existing check-in), or INVALID_TRANSITION (cancelled, …)."""
+    repo = CheckInRepository(uow, visit.tenant_id)
+    details: dict[str, object] = {"method": method.value, "location_id": str(desk.location_id)}
+    if override_reason is not None:
+        details["override_reason"] = override_reason
+    moved = await visits.advance(
+        uow,
+        actor,
+        tenant_id=visit.tenant_id,
+        appointment_id=visit.id,
+        action=Action.CHECK_IN,
+        details=details,
+    )
+    if moved is None:
+        existing = await repo.for_appointment(visit.id)
+        if existing is not None:
+            raise already_checked_in(existing)
+        raise NotCheckable(
+            f"An appointment that is {visit.status} cannot be checked in", current=visit.status
+        )
+    row = await repo.insert_arrival(
+        await _arrival(
+            repo,
+            visit,
+            desk,
+            window,
+            method=method,
+            now=now,
+            checked_in_by=checked_in_by,
+            override_reason=override_reason,
+            distance_m=distance_m,
+            outside_geofence=outside_geofence,
+            priority=priority,
+        )
+    )
+    if row is None:  # a check-in row outlived its appointment's status (restored by hand)
+        existing = await repo.for_appointment(visit.id)
+        if existing is None:
+            raise NotCheckable("The appointment's check-in changed while checking in", current=visit.status)
+        raise already_checked_in(existing)
+    await _publish(uow, visit, desk, row)
+    return row
+
+
+async def _arrival(
+    repo: CheckInRepository,
+    visit: Visit,
+    desk: Desk,
+    window: Window,
+    *,
+    method: Method,
+    now: datetime,
+    checked_in_by: uuid.UUID | None,
+    override_reason: str | None,
+    distance_m: int | None,
+    outside_geofence: bool,
+    priority: Priority,
+) -> dict[str, object]:
+    """The check-in row's values, with the location's next ticket of the appointment's
+    clinic-local day (taken last: the counter row stays locked until commit)."""
+    local_day = visit.starts_at.astimezone(desk.zone).date()
+    number = await repo.next_ticket(desk.location_id, local_day)
+    return {
+        "clinic_id": visit.clinic_id,
+        "location_id": desk.location_id,
+        "appointment_id": visit.id,
+        "patient_id": visit.patient_id,
+        "doctor_id": visit.doctor_id,
+        "appointment_starts_at": visit.starts_at,
+        "method": method.value,
+        "checked_in_by": checked_in_by,
+        "override_reason": override_reason,
+        "checked_in_at": now,
+        "queued_at": now,
+        "local_day": local_day,
+        "ticket_number": number,
+        "ticket": ticket_label(desk.ticket_prefix, number),
+        "priority": int(priority),
+        "late": now > visit.starts_at.astimezone(UTC) + window.late_after,
+        "distance_m": distance_m,
+        "outside_geofence": outside_geofence,
+    }
+
+
+async def _publish(uow: UnitOfWork, visit: Visit, desk: Desk, check_in: CheckIn) -> None:
+    """`queue.updated` to the location's followers, `appointment.updated` to the patient's."""
+    await events.queue_changed(
+        uow,
+        tenant_id=visit.tenant_id,
+        clinic_id=visit.clinic_id,
+        location_id=desk.location_id,
+        reason="checked_in",
+        ticket=check_in.ticket,
+        doctor_id=visit.doctor_id,
+    )
+    await events.visit_changed(
+        uow,
+        tenant_id=visit.tenant_id,
+        appointment_id=visit.id,
+        patient_id=visit.patient_id,
+        status="checked_in",
+    )

@@ -1,0 +1,95 @@
+"""Appointments as `Visit` rows, and the one-statement visit moves (`scheduling.visits`)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from clinicflow.platform.db import TenantScopedRepository
+from clinicflow.scheduling.models import Appointment
+from clinicflow.scheduling.state import Status
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """One appointment as check-in and the queue need it (`scheduling.visits`)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    clinic_id: uuid.UUID
+    doctor_id: uuid.UUID
+    patient_id: uuid.UUID
+    location_id: uuid.UUID | None
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    kind: str
+
+
+_VISIT_COLUMNS = (
+    Appointment.id,
+    Appointment.tenant_id,
+    Appointment.clinic_id,
+    Appointment.doctor_id,
+    Appointment.patient_id,
+    Appointment.location_id,
+    Appointment.starts_at,
+    Appointment.ends_at,
+    Appointment.status,
+    Appointment.kind,
+)
+
+
+class VisitRepository(TenantScopedRepository[Appointment]):
+    """Appointments as `Visit` rows, and the one-statement visit moves."""
+
+    model = Appointment
+
+    async def starting_between(
+        self,
+        patient_ids: Collection[uuid.UUID],
+        *,
+        start: datetime,
+        end: datetime,
+        clinic_id: uuid.UUID | None,
+    ) -> list[Visit]:
+        """By start time; reads `ix_appointments_tenant_id_patient_id_starts_at`."""
+        stmt = (
+            select(*_VISIT_COLUMNS)
+            .where(
+                Appointment.tenant_id == self.tenant_id,
+                Appointment.patient_id.in_(list(patient_ids)),
+                Appointment.starts_at >= start,
+                Appointment.starts_at < end,
+            )
+            .order_by(Appointment.starts_at, Appointment.id)
+        )
+        if clinic_id is not None:
+            stmt = stmt.where(Appointment.clinic_id == clinic_id)
+        rows = (await self.uow.execute(stmt)).mappings().all()
+        return [Visit(**row) for row in rows]
+
+    async def visit(self, id_: uuid.UUID) -> Visit | None:
+        stmt = select(*_VISIT_COLUMNS).where(Appointment.tenant_id == self.tenant_id, Appointment.id == id_)
+        row = (await self.uow.execute(stmt)).mappings().first()
+        return Visit(**row) if row is not None else None
+
+    async def move(self, id_: uuid.UUID, leaving: Collection[Status], target: Status) -> Visit | None:
+        """`UPDATE … SET status = target WHERE status IN leaving RETURNING`: None when it left none."""
+        stmt = (
+            update(Appointment)
+            .where(
+                Appointment.tenant_id == self.tenant_id,
+                Appointment.id == id_,
+                Appointment.status.in_([s.value for s in leaving]),
+            )
+            .values(status=target.value)
+            .returning(*_VISIT_COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
+        row = (await self.uow.execute(stmt)).mappings().first()
+        return Visit(**row) if row is not None else None
