@@ -1,6 +1,6 @@
 """Run every benchmark and print a Markdown report: `uv run python -m bench [--seconds N]`.
 
-`--suite platform|auth|waitlist|booking|slots|realtime|pages` runs one (default: all of them).
+`--suite platform|auth|waitlist|booking|slots|realtime|checkin|pages` runs one (default: all of them).
 
 Platform baseline (issue 2): `/health/ready` and a tenant-scoped read through
 our full stack vs a bare Starlette endpoint doing the same query, on the same
@@ -23,13 +23,13 @@ from pathlib import Path
 
 import psycopg
 
-from bench import booking, pages, realtime, slots
+from bench import booking, checkin, pages, realtime, slots
 from bench.loadgen import Result, median_result, run
 from bench.processes import prepare_database, start_server
 from clinicflow.platform.db.url import libpq_url
 
 BENCH_DB = "clinicflow_bench"
-SUITES = ("all", "platform", "auth", "waitlist", "booking", "slots", "realtime", "pages")
+SUITES = ("all", "platform", "auth", "waitlist", "booking", "slots", "realtime", "checkin", "pages")
 
 
 def _seed(url: str, *, tenants: int, clinics_per_tenant: int) -> uuid.UUID:
@@ -217,6 +217,8 @@ def main() -> None:
         done(slots.report(rounds=args.rounds, seconds=args.seconds))
     if args.suite in ("all", "realtime"):
         done("\n".join(realtime.report(prepare_database(BENCH_DB), subscribers=args.subscribers)))
+    if args.suite in ("all", "checkin"):
+        done(checkin.report(rounds=args.rounds, seconds=args.seconds, clients=args.clients))
     if args.suite in ("all", "pages"):
         done(pages.report(rounds=args.rounds, seconds=args.seconds, clients=16))
     if args.out:

@@ -5,12 +5,15 @@
   route written like GET /api/v1/clinics without its bearer token (the
   identity suite measures the authenticated endpoint itself).
 - `bare`: a plain Starlette app with a raw psycopg pool running the same SQL
-  (for the booking suite: only the constrained INSERT into `appointments`).
+  (for the booking suite: only the constrained INSERT into `appointments`; for check-in,
+  only the constrained INSERT into `check_ins`).
 """
 
 # No `from __future__ import annotations` here: FastAPI must resolve the route
 # signature's annotations at import time.
+import itertools
 import json
+import os
 import sys
 import uuid
 from contextlib import asynccontextmanager
@@ -55,6 +58,16 @@ BOOKING_SQL = (
     "RETURNING created_at, updated_at"
 )
 BOOKING_SLOT = timedelta(minutes=5)
+# The check-in suite's bare contender: the INSERT a check-in comes down to, under the same
+# unique constraint (one per appointment) and indexes, in one transaction; tickets from a
+# process-local counter.
+CHECKIN_SQL = (
+    "INSERT INTO check_ins (id, tenant_id, clinic_id, location_id, appointment_id, patient_id, doctor_id, "
+    "appointment_starts_at, method, checked_in_by, local_day, ticket_number, ticket) "
+    "VALUES (%(id)s, %(tenant_id)s, %(clinic_id)s, %(location_id)s, %(appointment_id)s, %(patient_id)s, "
+    "%(doctor_id)s, %(starts_at)s, 'qr', %(patient_id)s, %(local_day)s, %(ticket_number)s, %(ticket)s) "
+    "ON CONFLICT ON CONSTRAINT uq_check_ins_tenant_id_appointment_id DO NOTHING RETURNING checked_in_at"
+)
 
 
 def ours(url: str) -> Any:
@@ -129,6 +142,27 @@ def bare(url: str) -> Any:
         answer = {k: str(v) for k, v in row.items()} | {"created_at": str(created[0]), "status": "scheduled"}
         return JSONResponse(answer, status_code=201)
 
+    tickets = itertools.count(1_000_000 + os.getpid() * 1000)
+
+    async def check_in(request: StarletteRequest) -> JSONResponse:
+        body = json.loads(await request.body())
+        starts_at = datetime.fromisoformat(body["starts_at"])
+        number = next(tickets)
+        row = {
+            **body,
+            "id": uuid7(),
+            "starts_at": starts_at,
+            "local_day": starts_at.date(),
+            "ticket_number": number,
+            "ticket": f"B-{number}",
+        }
+        async with pool.connection() as conn:
+            created = await (await conn.execute(CHECKIN_SQL, row)).fetchone()
+        if created is None:
+            return JSONResponse({"code": "ALREADY_CHECKED_IN"}, status_code=409)
+        answer = {k: str(v) for k, v in row.items()} | {"checked_in_at": str(created[0])}
+        return JSONResponse(answer, status_code=201)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
         await pool.open()
@@ -140,6 +174,7 @@ def bare(url: str) -> Any:
             Route("/health/ready", ready),
             Route("/bench/tenants/{tenant_id}/clinics", clinics),
             Route("/bench/appointments", book, methods=["POST"]),
+            Route("/bench/check-ins", check_in, methods=["POST"]),
         ],
         lifespan=lifespan,
     )
