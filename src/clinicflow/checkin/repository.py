@@ -48,7 +48,7 @@ class CheckInRepository(TenantScopedRepository[CheckIn]):
             .on_conflict_do_nothing(constraint="uq_check_ins_tenant_id_appointment_id")
             .returning(CheckIn)
         )
-        return (await self.session.scalars(stmt)).one_or_none()
+        return (await self.uow.execute(stmt)).scalars().one_or_none()
 
     async def for_appointment(self, appointment_id: uuid.UUID) -> CheckIn | None:
         """The appointment's check-in, if it has one."""
