@@ -110,6 +110,8 @@ async def join(request: Request, principal: PatientPage, form: CheckedForm) -> R
         if isinstance(refused, NotFound):
             raise
         errors = error_messages(request, refused)
+        if "window" in errors:  # the dates in the wrong order: said by the second one
+            errors.setdefault("date_to", errors.pop("window"))
         return await doctor_week_page(
             request,
             principal,
