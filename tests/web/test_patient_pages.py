@@ -373,7 +373,8 @@ async def test_an_offer_shows_its_time_and_countdown_and_accepting_books_it(
     deadline = datetime.fromisoformat(entry["respond_by"])
     left = int((deadline - clock.now()).total_seconds())
     assert f'data-seconds-left="{left}"' in page.text
-    shown = f"{left // 3600} h {left % 3600 // 60} min left" if left >= 3600 else f"{left // 60} min"
+    hours, minutes, seconds = left // 3600, left % 3600 // 60, left % 60
+    shown = f"{hours} h {minutes} min {seconds} s left" if hours else f"{minutes} min {seconds} s left"
     assert shown in page.text
     assert 'role="timer"' in page.text
     assert '<script src="/static/patient.js" defer></script>' in page.text
