@@ -17,7 +17,7 @@ from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
 
 router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
-_NOTICES = {"booked": N_("Your appointment is booked."), "cancelled": N_("Your appointment is cancelled.")}
+_NOTICES = {"booked": N_("Your appointment is booked.")}
 
 
 def split_by_time(
