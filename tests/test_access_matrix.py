@@ -377,6 +377,27 @@ MATRIX: list[Case] = [
          own=_for({PATIENT: 404}), other=_for({PATIENT: 404})),
     Case("GET", "/app/appointments/{appointment}.ics", page=True, anonymous=303,
          own=_for({PATIENT: 404}), other=_for({PATIENT: 404})),
+    Case("GET", "/app/appointments/{appointment}", page=True, anonymous=303,
+         own=_for({PATIENT: 404}), other=_for({PATIENT: 404})),
+    Case("POST", "/app/appointments/{appointment}/reschedule", page=True, anonymous=303,
+         body=lambda t: {"starts_at": _slot(11)}, own=_for({PATIENT: 404}), other=_for({PATIENT: 404})),
+    # Joining names the clinic and doctor in the form: tenant B's are no clinic and no doctor here.
+    Case("POST", "/app/waitlists", page=True, anonymous=303, other_via_body=True,
+         body=lambda t: {"clinic_id": t["sclinic"], "doctor_id": t["doctor"]},
+         own=_for({PATIENT: 303}), other=_for({PATIENT: 404})),
+    Case("GET", "/app/waitlists", page=True, anonymous=303,
+         own=_for({PATIENT: 200}), other=_for({PATIENT: 200})),
+    # The target entry is another patient's (and not invited): invisible to a patient.
+    Case("POST", "/app/waitlists/{entry}/accept", page=True, anonymous=303,
+         own=_for({PATIENT: 404}), other=_for({PATIENT: 404})),
+    Case("POST", "/app/waitlists/{entry}/decline", page=True, anonymous=303,
+         own=_for({PATIENT: 404}), other=_for({PATIENT: 404})),
+    Case("POST", "/app/waitlists/{entry}/leave", page=True, anonymous=303,
+         own=_for({PATIENT: 404}), other=_for({PATIENT: 404})),
+    Case("GET", "/app/profile", page=True, anonymous=303,
+         own=_for({PATIENT: 200}), other=_for({PATIENT: 200})),
+    Case("POST", "/app/profile", page=True, anonymous=303, body=lambda t: {"full_name": "Renamed"},
+         own=_for({PATIENT: 303}), other=_for({PATIENT: 303})),
     # --- doctor hub pages
     # (end of doctor hub rows)
     # --- front desk pages

@@ -56,6 +56,7 @@ from clinicflow.waitlist import events as waitlist_events
 from clinicflow.waitlist.config import WaitlistConfig
 from clinicflow.waitlist.routes import router as waitlist_router
 from clinicflow.web import home, pages
+from clinicflow.web.patient_stream import stream_principal
 
 log = get_logger(__name__)
 
@@ -126,7 +127,10 @@ class AppConfig:
         app.state.web = WebContext(db=db, settings=self.settings, auth=self.auth, limiter=self.limiter)
         app.state.scheduling = self.scheduling
         app.state.waitlist = WaitlistConfig(clock=self.scheduling.clock, scheduling=self.scheduling)
-        app.state.realtime = RealtimeContext(keys=DisplayKeys(self.settings.secret_key or ""))
+        # Pages' EventSources authenticate with their session cookie (web.patient_stream).
+        app.state.realtime = RealtimeContext(
+            keys=DisplayKeys(self.settings.secret_key or ""), cookie=stream_principal
+        )
 
 
 def _own_database(settings: Settings) -> Database:

@@ -1,10 +1,11 @@
 """What real time publishes for other domains' changes: `appointment.updated`, `waitlist.updated`.
 
 `publish_appointment_change` and `publish_waitlist_change` publish inside the caller's
-transaction (rule 1: commit publishes, rollback does not). Until scheduling and waitlist
-call them from their `emit` in the transaction of the change (docs/decisions.md,
-"Real time"), `register()` subscribes the appointment one to scheduling's domain events,
-which run as jobs just after the change commits.
+transaction (rule 1: commit publishes, rollback does not). The waitlist calls
+`publish_waitlist_change` from its `notices.emit`, inside every change's transaction.
+Until scheduling calls `publish_appointment_change` the same way (docs/decisions.md,
+"Real time"), `register()` subscribes it to scheduling's domain events, which run as
+jobs just after the change commits.
 """
 
 from __future__ import annotations

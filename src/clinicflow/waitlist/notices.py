@@ -1,5 +1,7 @@
 """What the waitlist publishes: its events (`waitlist.joined`, `.invited`, `.promoted`,
-`.expired`, `.cancelled`, `.declined`), deferred as jobs in the transaction of the change.
+`.expired`, `.cancelled`, `.declined`), deferred as jobs in the transaction of the change,
+and `waitlist.updated` on the real time stream (the clinic's and the patient's channels),
+published in that same transaction: commit announces both, rollback neither.
 
 Each carries tenant, clinic, doctor, patient and the patient's contact preferences. Until
 messaging lands, the consumer records the message in the outbox (honouring the clinic's
@@ -20,6 +22,7 @@ from clinicflow.messaging.schemas import Channel
 from clinicflow.platform import runtime
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.jobs import DEFAULT_RETRY, defer, job_app
+from clinicflow.realtime.events import publish_waitlist_change
 from clinicflow.waitlist.models import WaitlistEntry
 from clinicflow.waitlist.repository import PolicyRepository
 
@@ -76,7 +79,10 @@ async def emit(
     schedule_at: datetime | None = None,
     **details: Any,
 ) -> None:
-    """Defer the event with the patient's contact preferences, in the caller's transaction."""
+    """Defer the event with the patient's contact preferences and publish `waitlist.updated`
+    (change = the event's name), both in the caller's transaction. The stream hears of an
+    invitation at once even when quiet hours delay its message (`schedule_at`): the hold and
+    its deadline run from now."""
     contact = await directory.contact_of(uow, tenant_id=entry.tenant_id, user_id=entry.patient_id)
     await defer(
         uow,
@@ -91,4 +97,12 @@ async def emit(
         entry_id=str(entry.id),
         contact=contact.model_dump(mode="json") if contact else {"email": "", "preferred_language": None},
         details={k: str(v) for k, v in details.items()},
+    )
+    await publish_waitlist_change(
+        uow,
+        tenant_id=entry.tenant_id,
+        entry_id=entry.id,
+        clinic_id=entry.clinic_id,
+        patient_id=entry.patient_id,
+        change=event.value,
     )

@@ -1,38 +1,40 @@
-"""The patient app's booking pages: find a doctor, a week of free slots, book, cancel, calendar."""
+"""The patient app's booking pages: find a doctor, a week of free slots, book, calendar file."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from babel.dates import get_day_names
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from clinicflow.errors import ClinicflowError, NotFound
 from clinicflow.identity import directory
-from clinicflow.identity.access import WebContext, context_of
+from clinicflow.identity.access import context_of
 from clinicflow.identity.principal import TenantPrincipal
+from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.pagination import PageParams
 from clinicflow.scheduling import availability_service as availability
 from clinicflow.scheduling import booking
 from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.scheduling.calendar import calendar_file
 from clinicflow.scheduling.schemas import BookingIn, SlotRead
-from clinicflow.scheduling.state import Action
 from clinicflow.tenancy import service as tenancy
 from clinicflow.web.access import PatientPage
-from clinicflow.web.forms import checked_form, text
-from clinicflow.web.rendering import field_errors, render
+from clinicflow.web.forms import text
+from clinicflow.web.patient_views import N_, CheckedForm, error_messages
+from clinicflow.web.rendering import locale_of, render
 from clinicflow.web.routing import PageRoute
 
 router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
-CheckedForm = Annotated[FormData, Depends(checked_form)]
 #: How a visit can happen, as the booking form offers it (`AppointmentKind` values).
 KINDS = ("in_person", "video")
+#: The parts of a day a waitlist entry may ask for (`DayPart` values), with their labels.
+DAY_PARTS = (("morning", N_("Morning")), ("afternoon", N_("Afternoon")), ("evening", N_("Evening")))
 
 
 def scheduling_of(request: Request) -> SchedulingConfig:
@@ -67,17 +69,58 @@ def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-async def _week_page(
+async def week_slots(
+    uow: UnitOfWork,
+    *,
+    tenant_id: uuid.UUID,
+    doctor_id: uuid.UUID,
+    clinic_id: uuid.UUID | None,
+    monday: date,
+    now: datetime,
+) -> list[tuple[date, list[tuple[SlotRead, datetime, str]]]]:
+    """A doctor's free slots from `monday` to Sunday, grouped by each clinic's local day
+    (one clinic, or every clinic the doctor works at)."""
+    start = datetime.combine(monday, time.min, tzinfo=ZoneInfo("UTC")) - timedelta(hours=14)
+    slots, _ = await availability.free_slots_page(
+        uow,
+        tenant_id=tenant_id,
+        doctor_id=doctor_id,
+        clinic_id=clinic_id,
+        start=max(start, now),
+        end=start + timedelta(days=7, hours=28),
+        now=now,
+        limit=500,
+        cursor=None,
+    )
+    zones = {}
+    for slot_clinic in {s.clinic_id for s in slots}:
+        clinic = await tenancy.get_clinic(uow, tenant_id=tenant_id, clinic_id=slot_clinic)
+        zones[slot_clinic] = (clinic.name, ZoneInfo(clinic.timezone)) if clinic else ("", ZoneInfo("UTC"))
+    return _by_local_day(slots, zones, monday)
+
+
+async def _clinics_of(
+    uow: UnitOfWork, tenant_id: uuid.UUID, practises: frozenset[uuid.UUID | None]
+) -> list[tuple[uuid.UUID, str]]:
+    """(id, name) of the clinics a doctor works at (every clinic for a tenant-wide doctor)."""
+    only = None if None in practises else frozenset(c for c in practises if c is not None)
+    clinics, _ = await tenancy.list_clinics(uow, tenant_id=tenant_id, page=PageParams(limit=200), only=only)
+    return [(clinic.id, clinic.name) for clinic in clinics]
+
+
+async def doctor_week_page(
     request: Request,
-    ctx: WebContext,
     principal: TenantPrincipal,
     doctor_id: uuid.UUID,
     week: date | None,
     *,
     errors: dict[str, str] | None = None,
+    join: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    """A doctor's free slots for one week (Monday to Sunday, in each clinic's time zone)."""
+    """A doctor's free slots for one week (Monday to Sunday, in each clinic's time zone), and
+    the waitlist form for when nothing fits (`join`: its values and errors, when re-shown)."""
+    ctx = context_of(request)
     now = scheduling_of(request).clock.now()
     monday = week_of(week or now.date())
     async with ctx.db.reading() as uow:
@@ -85,23 +128,10 @@ async def _week_page(
         doctor = await directory.contact_of(uow, tenant_id=principal.tenant_id, user_id=doctor_id)
         if not practises or doctor is None:
             raise NotFound("Doctor not found")
-        start = datetime.combine(monday, time.min, tzinfo=ZoneInfo("UTC")) - timedelta(hours=14)
-        slots, _ = await availability.free_slots_page(
-            uow,
-            tenant_id=principal.tenant_id,
-            doctor_id=doctor_id,
-            clinic_id=None,
-            start=max(start, now),
-            end=start + timedelta(days=7, hours=28),
-            now=now,
-            limit=500,
-            cursor=None,
+        days = await week_slots(
+            uow, tenant_id=principal.tenant_id, doctor_id=doctor_id, clinic_id=None, monday=monday, now=now
         )
-        zones = {}
-        for clinic_id in {s.clinic_id for s in slots}:
-            clinic = await tenancy.get_clinic(uow, tenant_id=principal.tenant_id, clinic_id=clinic_id)
-            zones[clinic_id] = (clinic.name, ZoneInfo(clinic.timezone)) if clinic else ("", ZoneInfo("UTC"))
-    days = _by_local_day(slots, zones, monday)
+        clinics = await _clinics_of(uow, principal.tenant_id, practises)
     context = {
         "doctor": doctor,
         "days": days,
@@ -110,6 +140,10 @@ async def _week_page(
         "next_week": monday + timedelta(days=7),
         "errors": errors or {},
         "kinds": KINDS,
+        "clinics": clinics,
+        "join": join or {"values": {}, "errors": {}},
+        "weekdays": weekday_names(request),
+        "day_parts": DAY_PARTS,
     }
     return render(request, "app/doctor.html", context, status_code=status_code)
 
@@ -124,12 +158,18 @@ def _by_local_day(
     return [(day, list(group)) for day, group in groupby(local, key=lambda entry: entry[1].date())]
 
 
+def weekday_names(request: Request) -> list[tuple[int, str]]:
+    """(0 = Monday … 6, the day's name in the page's language)."""
+    names = get_day_names("wide", locale=locale_of(request))
+    return [(day, str(names[day]).capitalize()) for day in range(7)]
+
+
 @router.get("/doctors/{doctor_id}")
 async def doctor_week(
     request: Request, principal: PatientPage, doctor_id: uuid.UUID, week: date | None = None
 ) -> Response:
-    """Pick a free slot in a week of the doctor's calendar."""
-    return await _week_page(request, context_of(request), principal, doctor_id, week)
+    """Pick a free slot in a week of the doctor's calendar, or join their waitlist."""
+    return await doctor_week_page(request, principal, doctor_id, week)
 
 
 @router.post("/appointments")
@@ -147,35 +187,17 @@ async def book(request: Request, principal: PatientPage, form: CheckedForm) -> R
         async with ctx.db.transaction() as uow:
             appointment = await booking.book(uow, scheduling_of(request), principal, data=data)
     except ClinicflowError as refused:
-        week = week_of(data.starts_at.date())
-        return await _week_page(
+        if isinstance(refused, NotFound):
+            raise
+        return await doctor_week_page(
             request,
-            ctx,
             principal,
             data.doctor_id,
-            week,
-            errors=field_errors(refused),
+            week_of(data.starts_at.date()),
+            errors=error_messages(request, refused),
             status_code=refused.status,
         )
     return RedirectResponse(f"/app?booked={appointment.id}", status_code=303)
-
-
-@router.post("/appointments/{appointment_id}/cancel")
-async def cancel(
-    request: Request, principal: PatientPage, appointment_id: uuid.UUID, form: CheckedForm
-) -> Response:
-    """Cancel one of my appointments, with an optional reason."""
-    ctx = context_of(request)
-    async with ctx.db.transaction() as uow:
-        await booking.transition(
-            uow,
-            scheduling_of(request),
-            principal,
-            appointment_id=appointment_id,
-            action=Action.CANCEL,
-            reason=text(form, "reason") or None,
-        )
-    return RedirectResponse("/app?cancelled=1", status_code=303)
 
 
 @router.get("/appointments/{appointment_id}.ics")

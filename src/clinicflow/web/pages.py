@@ -7,7 +7,14 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from clinicflow.config import Environment, Settings
-from clinicflow.web import booking, patient, signin
+from clinicflow.web import (
+    booking,
+    patient,
+    patient_appointment,
+    patient_profile,
+    patient_waitlist,
+    signin,
+)
 from clinicflow.web.session import CookieSigner
 
 
@@ -20,3 +27,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(signin.router)
     app.include_router(patient.router)
     app.include_router(booking.router)
+    app.include_router(patient_appointment.router)
+    app.include_router(patient_waitlist.router)
+    app.include_router(patient_profile.router)

@@ -12,11 +12,12 @@ from clinicflow.platform.pagination import PageParams
 from clinicflow.scheduling import booking
 from clinicflow.scheduling.schemas import AppointmentRead
 from clinicflow.web.access import PatientPage
+from clinicflow.web.patient_views import N_
 from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
 
 router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
-_NOTICES = {"booked": "Your appointment is booked.", "cancelled": "Your appointment is cancelled."}
+_NOTICES = {"booked": N_("Your appointment is booked.")}
 
 
 def split_by_time(
