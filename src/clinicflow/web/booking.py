@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
-from itertools import groupby
+from datetime import date, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -17,27 +15,20 @@ from clinicflow.identity import directory
 from clinicflow.identity.access import WebContext, context_of
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.pagination import PageParams
-from clinicflow.scheduling import availability_service as availability
 from clinicflow.scheduling import booking
-from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.scheduling.calendar import calendar_file
-from clinicflow.scheduling.schemas import BookingIn, SlotRead
+from clinicflow.scheduling.schemas import BookingIn
 from clinicflow.scheduling.state import Action
-from clinicflow.tenancy import service as tenancy
 from clinicflow.web.access import PatientPage
 from clinicflow.web.forms import checked_form, text
 from clinicflow.web.rendering import field_errors, render
 from clinicflow.web.routing import PageRoute
+from clinicflow.web.weeks import free_week, scheduling_of, week_of
 
 router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
 CheckedForm = Annotated[FormData, Depends(checked_form)]
 #: How a visit can happen, as the booking form offers it (`AppointmentKind` values).
 KINDS = ("in_person", "video")
-
-
-def scheduling_of(request: Request) -> SchedulingConfig:
-    config: SchedulingConfig = request.app.state.scheduling
-    return config
 
 
 @router.get("/doctors")
@@ -63,10 +54,6 @@ async def find_doctor(
     )
 
 
-def week_of(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
 async def _week_page(
     request: Request,
     ctx: WebContext,
@@ -85,23 +72,9 @@ async def _week_page(
         doctor = await directory.contact_of(uow, tenant_id=principal.tenant_id, user_id=doctor_id)
         if not practises or doctor is None:
             raise NotFound("Doctor not found")
-        start = datetime.combine(monday, time.min, tzinfo=ZoneInfo("UTC")) - timedelta(hours=14)
-        slots, _ = await availability.free_slots_page(
-            uow,
-            tenant_id=principal.tenant_id,
-            doctor_id=doctor_id,
-            clinic_id=None,
-            start=max(start, now),
-            end=start + timedelta(days=7, hours=28),
-            now=now,
-            limit=500,
-            cursor=None,
+        days = await free_week(
+            uow, tenant_id=principal.tenant_id, doctor_id=doctor_id, clinic_id=None, monday=monday, now=now
         )
-        zones = {}
-        for clinic_id in {s.clinic_id for s in slots}:
-            clinic = await tenancy.get_clinic(uow, tenant_id=principal.tenant_id, clinic_id=clinic_id)
-            zones[clinic_id] = (clinic.name, ZoneInfo(clinic.timezone)) if clinic else ("", ZoneInfo("UTC"))
-    days = _by_local_day(slots, zones, monday)
     context = {
         "doctor": doctor,
         "days": days,
@@ -112,16 +85,6 @@ async def _week_page(
         "kinds": KINDS,
     }
     return render(request, "app/doctor.html", context, status_code=status_code)
-
-
-def _by_local_day(
-    slots: list[SlotRead], zones: dict[uuid.UUID, tuple[str, ZoneInfo]], monday: date
-) -> list[tuple[date, list[tuple[SlotRead, datetime, str]]]]:
-    """Slots of the week grouped by the clinic-local day they start on."""
-    local = [(s, s.starts_at.astimezone(zones[s.clinic_id][1]), zones[s.clinic_id][0]) for s in slots]
-    local = [entry for entry in local if monday <= entry[1].date() < monday + timedelta(days=7)]
-    local.sort(key=lambda entry: entry[1])
-    return [(day, list(group)) for day, group in groupby(local, key=lambda entry: entry[1].date())]
 
 
 @router.get("/doctors/{doctor_id}")
