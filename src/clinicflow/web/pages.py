@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from clinicflow.config import Environment, Settings
-from clinicflow.web import booking, patient, signin
+from clinicflow.web import booking, doctor, doctor_planner, patient, signin
 from clinicflow.web.session import CookieSigner
 
 
@@ -20,3 +20,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(signin.router)
     app.include_router(patient.router)
     app.include_router(booking.router)
+    app.include_router(doctor.router)
+    app.include_router(doctor_planner.router)
