@@ -178,6 +178,11 @@ def _day(t: dict[str, str]) -> dict[str, str]:
     return {"from": _slot(0), "to": _slot(23)}
 
 
+def _desk_booking(t: dict[str, str]) -> dict[str, Any]:
+    """The desk's booking form: a free time of the target doctor, for the patient in the path."""
+    return {"doctor_id": t["doctor"], "clinic_id": t["sclinic"], "starts_at": _slot(10), "kind": "in_person"}
+
+
 def _my_hours(t: dict[str, str]) -> dict[str, Any]:
     """The planner's form: the caller's first hours at the target clinic (no plan there yet)."""
     return {
@@ -417,6 +422,31 @@ MATRIX: list[Case] = [
          own=_for({DOCTORS: 303}), other=_for({DOCTORS: 404})),
     # (end of doctor hub rows)
     # --- front desk pages
+    # Reception and nurses only (doctors and admins hold the permissions, not the desk: 403).
+    Case("GET", "/desk", page=True, anonymous=303, own=_for({DESK: 200}), other=_for({DESK: 200})),
+    Case("GET", "/desk/patients", page=True, anonymous=303, params=lambda t: {"email": "nobody@example.test"},
+         own=_for({DESK: 200}), other=_for({DESK: 200})),
+    Case("GET", "/desk/patients/{patient}", page=True, anonymous=303,
+         own=_for({DESK: 200}), other=_for({DESK: 404})),
+    Case("GET", "/desk/patients/{patient}/doctors/{doctor}", page=True, anonymous=303,
+         own=_for({DESK: 200}), other=_for({DESK: 404})),
+    Case("POST", "/desk/patients/{patient}/appointments", page=True, body=_desk_booking, anonymous=303,
+         own=_for({DESK: 303}), other=_for({DESK: 404})),
+    Case("POST", "/desk/appointments/{appointment}/cancel", page=True, anonymous=303,
+         body=lambda t: {"reason": "matrix"}, own=_for({DESK: 303}), other=_for({DESK: 404})),
+    Case("GET", "/desk/appointments/{appointment}/reschedule", page=True, anonymous=303,
+         own=_for({DESK: 200}), other=_for({DESK: 404})),
+    Case("POST", "/desk/appointments/{appointment}/reschedule", page=True, anonymous=303,
+         body=lambda t: {"starts_at": _slot(11)}, own=_for({DESK: 303}), other=_for({DESK: 404})),
+    Case("GET", "/desk/waitlists", page=True, anonymous=303, params=lambda t: {"clinic_id": t["sclinic"]},
+         own=_for({DESK: 200}), other=_for({DESK: 404})),
+    Case("POST", "/desk/waitlists/{entry}/pin", page=True, anonymous=303,
+         body=lambda t: {"pinned": "true", "reason": "matrix"},
+         own=_for({DESK: 303}), other=_for({DESK: 404})),
+    Case("POST", "/desk/waitlists/{entry}/boost", page=True, anonymous=303,
+         body=lambda t: {"boost": "5", "reason": "matrix"}, own=_for({DESK: 303}), other=_for({DESK: 404})),
+    Case("POST", "/desk/appointments/{appointment}/invite", page=True, anonymous=303,  # booked: not freed
+         own=_for({DESK: 409}), other=_for({DESK: 404})),
     # (end of front desk rows)
     # --- admin console pages
     # (end of admin console rows)

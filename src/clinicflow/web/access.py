@@ -102,7 +102,8 @@ class StaffPageRequires(PageRequires):
         if principal is None:
             raise Forbidden("Platform administrators have no pages here yet")
         if not principal.roles & self.roles:  # said first: whose app this is
-            raise Forbidden(f"The {self.app} is for {' and '.join(sorted(r.lower() for r in self.roles))}s")
+            whose = " and ".join(sorted(f"{role.lower()}s" for role in self.roles))
+            raise Forbidden(f"The {self.app} is for {whose}")
         self.check(principal)
         return principal
 

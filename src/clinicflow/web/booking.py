@@ -23,12 +23,10 @@ from clinicflow.web.access import PatientPage
 from clinicflow.web.forms import checked_form, text
 from clinicflow.web.rendering import field_errors, render
 from clinicflow.web.routing import PageRoute
-from clinicflow.web.weeks import free_week, scheduling_of, week_of
+from clinicflow.web.weeks import KINDS, free_week, scheduling_of, week_of
 
 router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
 CheckedForm = Annotated[FormData, Depends(checked_form)]
-#: How a visit can happen, as the booking form offers it (`AppointmentKind` values).
-KINDS = ("in_person", "video")
 
 
 @router.get("/doctors")

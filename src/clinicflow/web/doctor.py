@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from clinicflow.errors import ClinicflowError, FieldProblem, ValidationFailed
+from clinicflow.errors import ClinicflowError
 from clinicflow.identity.access import context_of
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.identity.roles import Role
@@ -36,6 +36,7 @@ from clinicflow.web.weeks import (
     clinics_by_id,
     free_week,
     names_of,
+    parse_day,
     scheduling_of,
     waitlist_of,
     week_days,
@@ -73,21 +74,6 @@ def practice_of(principal: TenantPrincipal) -> frozenset[uuid.UUID] | None:
 async def my_clinics(uow: UnitOfWork, principal: TenantPrincipal) -> dict[uuid.UUID, ClinicRead]:
     """The live clinics the doctor practises at, oldest first."""
     return await clinics_by_id(uow, tenant_id=principal.tenant_id, only=practice_of(principal))
-
-
-def parse_day(value: str | None, *, field: str) -> date | None:
-    """A `YYYY-MM-DD` query value (None if absent); 422 naming `field` if it is not a day."""
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        day = None
-    if day is None or not 1900 <= day.year <= 2199:
-        raise ValidationFailed(
-            "That is not a day", errors=[FieldProblem(field=field, message="a day, YYYY-MM-DD")]
-        )
-    return day
 
 
 @router.get("")

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from clinicflow.config import Environment, Settings
-from clinicflow.web import booking, doctor, doctor_planner, patient, signin
+from clinicflow.web import booking, desk, desk_booking, desk_waitlist, doctor, doctor_planner, patient, signin
 from clinicflow.web.session import CookieSigner
 
 
@@ -22,3 +22,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(booking.router)
     app.include_router(doctor.router)
     app.include_router(doctor_planner.router)
+    app.include_router(desk.router)
+    app.include_router(desk_booking.router)
+    app.include_router(desk_waitlist.router)

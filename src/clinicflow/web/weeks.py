@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 
+from clinicflow.errors import FieldProblem, ValidationFailed
 from clinicflow.identity import directory
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.db import UnitOfWork
@@ -32,6 +33,8 @@ from clinicflow.waitlist.config import WaitlistConfig
 
 #: UTC offsets run from -12:00 to +14:00: this much around a local week covers it in any zone.
 _BEFORE, _AFTER = timedelta(hours=14), timedelta(hours=12)
+#: How a visit can happen, as the booking forms offer it (`AppointmentKind` values).
+KINDS = ("in_person", "video")
 #: More than any one view shows (a busy doctor's week is ~200 visits).
 _MAX_ITEMS = 2000
 
@@ -64,6 +67,29 @@ def waitlist_of(request: Request) -> WaitlistConfig:
 def week_of(day: date) -> date:
     """The Monday of `day`'s week."""
     return day - timedelta(days=day.weekday())
+
+
+def parse_day(value: str | None, *, field: str) -> date | None:
+    """A `YYYY-MM-DD` query value (None if absent); 422 naming `field` if it is not a day."""
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        day = None
+    if day is None or not 1900 <= day.year <= 2199:
+        raise ValidationFailed(
+            "That is not a day", errors=[FieldProblem(field=field, message="a day, YYYY-MM-DD")]
+        )
+    return day
+
+
+def day_in(value: str) -> date | None:
+    """The day an ISO date or instant in a form starts with, if it is one (for redrawing a week)."""
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
 
 
 def zone_of(clinic: ClinicRead | None) -> ZoneInfo:
