@@ -104,8 +104,12 @@ async def test_a_patient_is_found_by_email(day: Day, desk: Browser, reception: U
     nobody = await desk.get("/desk/patients", email="nobody@example.test")
     assert nobody.status_code == 200
     assert 'id="email-error">No patient has this email address<' in nobody.text
-    staff = await desk.get("/desk/patients", email=reception.email)
-    assert "No patient has this email address" in staff.text
+    elsewhere = await make_clinic(day.database, tenant_id=day.tenant.id)
+    hidden = await day.person(Role.NURSE, "Nurse Elsewhere", clinic_id=elsewhere.id)  # unseen by the desk
+    for staff_email in (reception.email, hidden.email):
+        staff = await desk.get("/desk/patients", email=staff_email)
+        assert staff.status_code == 200
+        assert "No patient has this email address" in staff.text
     malformed = await desk.get("/desk/patients", email="pat jones")
     assert malformed.status_code == 422
     assert 'id="email-error">Write the patient' in malformed.text

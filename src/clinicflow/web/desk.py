@@ -150,8 +150,11 @@ async def find_patient(
         async with ctx.db.reading() as uow:
             user_id = await identity.user_id_by_email(uow, tenant_id=principal.tenant_id, email=asked)
             if user_id is not None:
-                user = await identity.get_user(uow, principal, user_id=user_id)
-                found = user if _is_patient(user) else None
+                try:  # staff the desk may not see are, to it, nobody
+                    user = await identity.get_user(uow, principal, user_id=user_id)
+                except NotFound:
+                    user = None
+                found = user if user is not None and _is_patient(user) else None
         if found is None:
             errors["email"] = "No patient has this email address"
     context = {"email": asked, "found": found, "errors": errors}
