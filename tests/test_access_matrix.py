@@ -67,6 +67,8 @@ READERS = frozenset(
 STAFF = READERS
 SCHEDULERS = frozenset({R.TENANT_ADMIN, R.CLINIC_ADMIN, R.RECEPTIONIST})
 PATIENT = frozenset({R.PATIENT})
+DOCTORS = frozenset({R.DOCTOR})
+DESK = frozenset({R.RECEPTIONIST, R.NURSE})
 CREATORS = frozenset({R.TENANT_ADMIN, R.CLINIC_ADMIN, R.RECEPTIONIST})
 
 
@@ -174,6 +176,28 @@ def _time_off(t: dict[str, str]) -> dict[str, Any]:
 
 def _day(t: dict[str, str]) -> dict[str, str]:
     return {"from": _slot(0), "to": _slot(23)}
+
+
+def _desk_booking(t: dict[str, str]) -> dict[str, Any]:
+    """The desk's booking form: a free time of the target doctor, for the patient in the path."""
+    return {"doctor_id": t["doctor"], "clinic_id": t["sclinic"], "starts_at": _slot(10), "kind": "in_person"}
+
+
+def _my_hours(t: dict[str, str]) -> dict[str, Any]:
+    """The planner's form: the caller's first hours at the target clinic (no plan there yet)."""
+    return {
+        "clinic_id": t["sclinic"],
+        "version": "none",
+        "rule_count": "1",
+        "rules-0-weekday": "0",
+        "rules-0-start": "09:00",
+        "rules-0-end": "12:00",
+        "rules-0-slot_minutes": "30",
+    }
+
+
+def _my_time_off(t: dict[str, str]) -> dict[str, Any]:
+    return {"clinic_id": t["sclinic"], "from_date": "2031-01-06", "shown_clinic_id": t["sclinic"]}
 
 
 def _wrong_sign_in(t: dict[str, str]) -> dict[str, Any]:
@@ -399,8 +423,51 @@ MATRIX: list[Case] = [
     Case("POST", "/app/profile", page=True, anonymous=303, body=lambda t: {"full_name": "Renamed"},
          own=_for({PATIENT: 303}), other=_for({PATIENT: 303})),
     # --- doctor hub pages
+    # Doctors only (a nurse holds the same permissions but has no calendar: 403, like the rest).
+    # The callers are tenant-wide doctors; the targets are another doctor's, so "mine" is 404.
+    Case("GET", "/doctor", page=True, anonymous=303, own=_for({DOCTORS: 200}), other=_for({DOCTORS: 200})),
+    Case("GET", "/doctor/waitlist", page=True, anonymous=303,
+         own=_for({DOCTORS: 200}), other=_for({DOCTORS: 200})),
+    Case("GET", "/doctor/availability", page=True, anonymous=303,
+         own=_for({DOCTORS: 200}), other=_for({DOCTORS: 200})),
+    Case("POST", "/doctor/availability", page=True, body=_my_hours, anonymous=303,  # B's clinic: 404
+         own=_for({DOCTORS: 303}), other=_for({DOCTORS: 404})),
+    Case("POST", "/doctor/time-off", page=True, body=_my_time_off, anonymous=303,
+         own=_for({DOCTORS: 303}), other=_for({DOCTORS: 404})),
+    Case("POST", "/doctor/time-off/{time_off}/delete", page=True, anonymous=303,  # the target doctor's
+         own=_for({DOCTORS: 404}), other=_for({DOCTORS: 404})),
+    Case("GET", "/doctor/appointments/{appointment}", page=True, anonymous=303,
+         own=_for({DOCTORS: 200}), other=_for({DOCTORS: 404})),
+    Case("POST", "/doctor/appointments/{appointment}/follow-ups", page=True, anonymous=303,
+         body=lambda t: {"due_from": "2031-01-01", "due_to": "2031-01-31"},
+         own=_for({DOCTORS: 303}), other=_for({DOCTORS: 404})),
     # (end of doctor hub rows)
     # --- front desk pages
+    # Reception and nurses only (doctors and admins hold the permissions, not the desk: 403).
+    Case("GET", "/desk", page=True, anonymous=303, own=_for({DESK: 200}), other=_for({DESK: 200})),
+    Case("GET", "/desk/patients", page=True, anonymous=303, params=lambda t: {"email": "nobody@example.test"},
+         own=_for({DESK: 200}), other=_for({DESK: 200})),
+    Case("GET", "/desk/patients/{patient}", page=True, anonymous=303,
+         own=_for({DESK: 200}), other=_for({DESK: 404})),
+    Case("GET", "/desk/patients/{patient}/doctors/{doctor}", page=True, anonymous=303,
+         own=_for({DESK: 200}), other=_for({DESK: 404})),
+    Case("POST", "/desk/patients/{patient}/appointments", page=True, body=_desk_booking, anonymous=303,
+         own=_for({DESK: 303}), other=_for({DESK: 404})),
+    Case("POST", "/desk/appointments/{appointment}/cancel", page=True, anonymous=303,
+         body=lambda t: {"reason": "matrix"}, own=_for({DESK: 303}), other=_for({DESK: 404})),
+    Case("GET", "/desk/appointments/{appointment}/reschedule", page=True, anonymous=303,
+         own=_for({DESK: 200}), other=_for({DESK: 404})),
+    Case("POST", "/desk/appointments/{appointment}/reschedule", page=True, anonymous=303,
+         body=lambda t: {"starts_at": _slot(11)}, own=_for({DESK: 303}), other=_for({DESK: 404})),
+    Case("GET", "/desk/waitlists", page=True, anonymous=303, params=lambda t: {"clinic_id": t["sclinic"]},
+         own=_for({DESK: 200}), other=_for({DESK: 404})),
+    Case("POST", "/desk/waitlists/{entry}/pin", page=True, anonymous=303,
+         body=lambda t: {"pinned": "true", "reason": "matrix"},
+         own=_for({DESK: 303}), other=_for({DESK: 404})),
+    Case("POST", "/desk/waitlists/{entry}/boost", page=True, anonymous=303,
+         body=lambda t: {"boost": "5", "reason": "matrix"}, own=_for({DESK: 303}), other=_for({DESK: 404})),
+    Case("POST", "/desk/appointments/{appointment}/invite", page=True, anonymous=303,  # booked: not freed
+         own=_for({DESK: 409}), other=_for({DESK: 404})),
     # (end of front desk rows)
     # --- admin console pages
     # (end of admin console rows)

@@ -19,6 +19,7 @@ from clinicflow.identity import auth
 from clinicflow.identity.access import Authorized, context_of
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import Principal, TenantPrincipal
+from clinicflow.identity.roles import Role
 from clinicflow.identity.tokens import AccessClaims
 from clinicflow.web.session import SESSION_COOKIE, PageSession, SessionExpired
 
@@ -80,9 +81,50 @@ class PageRequires(Authorized):
         return principal
 
 
+class StaffPageRequires(PageRequires):
+    """Dependency for a staff app's pages: these permissions and a grant of one of `roles`.
+
+    The permissions are the policy; the roles say whose app it is (a doctor and a nurse
+    hold the same permissions, but only a doctor has a calendar of their own). Any other
+    signed-in member gets the 403 page.
+    """
+
+    def __init__(self, *permissions: Permission, roles: frozenset[Role], app: str) -> None:
+        super().__init__(*permissions)
+        self.roles = roles
+        self.app = app
+
+    def __repr__(self) -> str:
+        return f"{super().__repr__()} as {' or '.join(sorted(self.roles))}"
+
+    async def __call__(self, request: Request) -> TenantPrincipal:
+        principal = (await page_principal(request)).in_tenant()
+        if principal is None:
+            raise Forbidden("Platform administrators have no pages here yet")
+        if not principal.roles & self.roles:  # said first: whose app this is
+            whose = " and ".join(sorted(f"{role.lower()}s" for role in self.roles))
+            raise Forbidden(f"The {self.app} is for {whose}")
+        self.check(principal)
+        return principal
+
+
 #: Any signed-in tenant member.
 PAGE_MEMBER = PageRequires()
 PageMember = Annotated[TenantPrincipal, Depends(PAGE_MEMBER)]
 #: The patient app: a patient acting on their own appointments.
 PATIENT_PAGE = PageRequires(Permission.APPOINTMENTS_SELF)
 PatientPage = Annotated[TenantPrincipal, Depends(PATIENT_PAGE)]
+#: The doctor hub: a doctor's own day, calendar and waitlist.
+DOCTOR_PAGE = StaffPageRequires(
+    Permission.APPOINTMENTS_READ, roles=frozenset({Role.DOCTOR}), app="doctor hub"
+)
+DoctorPage = Annotated[TenantPrincipal, Depends(DOCTOR_PAGE)]
+#: The front desk: the day's appointments, booking for patients, the waitlists.
+DESK_PAGE = StaffPageRequires(
+    Permission.APPOINTMENTS_READ,
+    Permission.APPOINTMENTS_BOOK,
+    Permission.WAITLIST_READ,
+    roles=frozenset({Role.RECEPTIONIST, Role.NURSE}),
+    app="front desk",
+)
+DeskPage = Annotated[TenantPrincipal, Depends(DESK_PAGE)]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
-from itertools import groupby
+from datetime import date, timedelta
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names
 from fastapi import APIRouter, Query, Request
@@ -18,28 +16,20 @@ from clinicflow.identity.access import context_of
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.pagination import PageParams
-from clinicflow.scheduling import availability_service as availability
 from clinicflow.scheduling import booking
-from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.scheduling.calendar import calendar_file
-from clinicflow.scheduling.schemas import BookingIn, SlotRead
+from clinicflow.scheduling.schemas import BookingIn
 from clinicflow.tenancy import service as tenancy
 from clinicflow.web.access import PatientPage
 from clinicflow.web.forms import text
 from clinicflow.web.patient_views import N_, CheckedForm, error_messages
 from clinicflow.web.rendering import locale_of, render
 from clinicflow.web.routing import PageRoute
+from clinicflow.web.weeks import KINDS, free_week, scheduling_of, week_of
 
 router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
-#: How a visit can happen, as the booking form offers it (`AppointmentKind` values).
-KINDS = ("in_person", "video")
 #: The parts of a day a waitlist entry may ask for (`DayPart` values), with their labels.
 DAY_PARTS = (("morning", N_("Morning")), ("afternoon", N_("Afternoon")), ("evening", N_("Evening")))
-
-
-def scheduling_of(request: Request) -> SchedulingConfig:
-    config: SchedulingConfig = request.app.state.scheduling
-    return config
 
 
 @router.get("/doctors")
@@ -63,40 +53,6 @@ async def find_doctor(
     return render(
         request, "app/doctors.html", {"doctors": doctors, "q": q or "", "specialty": specialty or ""}
     )
-
-
-def week_of(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
-async def week_slots(
-    uow: UnitOfWork,
-    *,
-    tenant_id: uuid.UUID,
-    doctor_id: uuid.UUID,
-    clinic_id: uuid.UUID | None,
-    monday: date,
-    now: datetime,
-) -> list[tuple[date, list[tuple[SlotRead, datetime, str]]]]:
-    """A doctor's free slots from `monday` to Sunday, grouped by each clinic's local day
-    (one clinic, or every clinic the doctor works at)."""
-    start = datetime.combine(monday, time.min, tzinfo=ZoneInfo("UTC")) - timedelta(hours=14)
-    slots, _ = await availability.free_slots_page(
-        uow,
-        tenant_id=tenant_id,
-        doctor_id=doctor_id,
-        clinic_id=clinic_id,
-        start=max(start, now),
-        end=start + timedelta(days=7, hours=28),
-        now=now,
-        limit=500,
-        cursor=None,
-    )
-    zones = {}
-    for slot_clinic in {s.clinic_id for s in slots}:
-        clinic = await tenancy.get_clinic(uow, tenant_id=tenant_id, clinic_id=slot_clinic)
-        zones[slot_clinic] = (clinic.name, ZoneInfo(clinic.timezone)) if clinic else ("", ZoneInfo("UTC"))
-    return _by_local_day(slots, zones, monday)
 
 
 async def _clinics_of(
@@ -128,7 +84,7 @@ async def doctor_week_page(
         doctor = await directory.contact_of(uow, tenant_id=principal.tenant_id, user_id=doctor_id)
         if not practises or doctor is None:
             raise NotFound("Doctor not found")
-        days = await week_slots(
+        days = await free_week(
             uow, tenant_id=principal.tenant_id, doctor_id=doctor_id, clinic_id=None, monday=monday, now=now
         )
         clinics = await _clinics_of(uow, principal.tenant_id, practises)
@@ -146,16 +102,6 @@ async def doctor_week_page(
         "day_parts": DAY_PARTS,
     }
     return render(request, "app/doctor.html", context, status_code=status_code)
-
-
-def _by_local_day(
-    slots: list[SlotRead], zones: dict[uuid.UUID, tuple[str, ZoneInfo]], monday: date
-) -> list[tuple[date, list[tuple[SlotRead, datetime, str]]]]:
-    """Slots of the week grouped by the clinic-local day they start on."""
-    local = [(s, s.starts_at.astimezone(zones[s.clinic_id][1]), zones[s.clinic_id][0]) for s in slots]
-    local = [entry for entry in local if monday <= entry[1].date() < monday + timedelta(days=7)]
-    local.sort(key=lambda entry: entry[1])
-    return [(day, list(group)) for day, group in groupby(local, key=lambda entry: entry[1].date())]
 
 
 def weekday_names(request: Request) -> list[tuple[int, str]]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from clinicflow.errors import Forbidden
+from clinicflow.errors import FieldProblem, Forbidden, ValidationFailed
 from clinicflow.web.session import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -73,6 +77,33 @@ async def checked_form(request: Request) -> FormData:
     return form
 
 
+#: A form post that passed the CSRF checks.
+CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+
 def text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], values: Mapping[str, Any], *, prefix: str = "") -> M:
+    """`values` as `model`, or ValidationFailed naming each field `prefix` + its path, for the
+    message next to it. A rule of the whole model names the prefix itself (`rules-2`) or,
+    without one, is the error's detail, shown above the form."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as invalid:
+        problems, rules = [], []
+        for error in invalid.errors():
+            path = ".".join(str(part) for part in error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if path or prefix:
+                problems.append(
+                    FieldProblem(field=f"{prefix}{path}" if path else prefix.rstrip("."), message=message)
+                )
+            else:
+                rules.append(message)
+        raise ValidationFailed("; ".join(rules) or "Some fields are not valid", errors=problems) from None

@@ -9,6 +9,11 @@ from fastapi import FastAPI
 from clinicflow.config import Environment, Settings
 from clinicflow.web import (
     booking,
+    desk,
+    desk_booking,
+    desk_waitlist,
+    doctor,
+    doctor_planner,
     patient,
     patient_appointment,
     patient_profile,
@@ -30,3 +35,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(patient_appointment.router)
     app.include_router(patient_waitlist.router)
     app.include_router(patient_profile.router)
+    app.include_router(doctor.router)
+    app.include_router(doctor_planner.router)
+    app.include_router(desk.router)
+    app.include_router(desk_booking.router)
+    app.include_router(desk_waitlist.router)

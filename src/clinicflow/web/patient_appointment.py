@@ -26,11 +26,11 @@ from clinicflow.scheduling.schemas import AppointmentRead, CancelIn, RescheduleI
 from clinicflow.scheduling.state import Action, Status
 from clinicflow.tenancy import service as tenancy
 from clinicflow.web.access import PatientPage
-from clinicflow.web.booking import scheduling_of, week_of, week_slots
 from clinicflow.web.forms import text
 from clinicflow.web.patient_views import N_, CheckedForm, error_messages, gettext_for, local_time, parse_form
 from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
+from clinicflow.web.weeks import free_week, scheduling_of, week_of
 
 router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
 
@@ -67,7 +67,7 @@ async def _details(
         monday = week_of(week or max(now, appointment.starts_at - timedelta(days=3)).date())
         days = []
         if changeable:
-            days = await week_slots(
+            days = await free_week(
                 uow,
                 tenant_id=tenant_id,
                 doctor_id=appointment.doctor_id,

@@ -21,10 +21,10 @@ from clinicflow.identity.access import (
     password_login,
     public,
 )
-from clinicflow.identity.permissions import Permission
 from clinicflow.identity.tokens import AccessClaims, verify_access_token
 from clinicflow.web.access import PageMember
 from clinicflow.web.forms import checked_form, set_session_cookie, text
+from clinicflow.web.landing import landing_for
 from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
 from clinicflow.web.session import SESSION_COOKIE, PageSession
@@ -90,13 +90,12 @@ async def login(request: Request, form: CheckedForm) -> Response:
 
 
 async def _landing(ctx: WebContext, claims: AccessClaims, target: str) -> str:
-    """Where a fresh sign-in goes: `next`, or the patient app for patients and the front page
-    for everyone else (staff apps come with the web issue)."""
+    """Where a fresh sign-in goes: `next`, or (by default) the app of the principal's role."""
     if target != "/app":
         return target
     async with ctx.db.reading() as uow:
         principal = await auth.load_principal(uow, ctx.auth, claims)
-    return "/app" if principal.has(Permission.APPOINTMENTS_SELF) else "/"
+    return landing_for(principal)
 
 
 @router.post("/logout")
