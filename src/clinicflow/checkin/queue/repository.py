@@ -100,8 +100,9 @@ _ENTRY_COLUMNS = (
     "c.queued_at, c.checked_in_at, c.called_at, c.started_at, c.patient_id, c.appointment_id, "
     "c.recall_count, c.skip_count, c.long_wait_flagged_at"
 )
+#: The entry columns after `id, doctor_id`, empty (the rows of consult lengths).
 _NO_ENTRY = (
-    "NULL::uuid, NULL::uuid, NULL::text, NULL::text, NULL::smallint, NULL::boolean, "
+    "NULL::text, NULL::text, NULL::smallint, NULL::boolean, "
     "NULL::timestamptz, NULL::timestamptz, NULL::timestamptz, NULL::timestamptz, NULL::timestamptz, "
     "NULL::uuid, NULL::uuid, NULL::integer, NULL::integer, NULL::timestamptz"
 )
@@ -134,7 +135,7 @@ parts AS (
 SELECT parts.part, parts.n, {_ENTRY_COLUMNS}, {name_columns}, NULL::float8[] AS seconds
 FROM parts JOIN check_ins c ON c.id = parts.id AND c.tenant_id = :tenant_id {name_joins}
 UNION ALL
-SELECT 'd', 0, {_NO_ENTRY}, NULL::text, NULL::text,
+SELECT 'd', 0, NULL::uuid, d.doctor_id, {_NO_ENTRY}, NULL::text, NULL::text,
   ARRAY(SELECT EXTRACT(EPOCH FROM h.completed_at - h.started_at)::float8
         FROM check_ins h
         WHERE h.tenant_id = :tenant_id AND h.doctor_id = d.doctor_id
