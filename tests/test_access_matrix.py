@@ -70,6 +70,8 @@ PATIENT = frozenset({R.PATIENT})
 DOCTORS = frozenset({R.DOCTOR})
 DESK = frozenset({R.RECEPTIONIST, R.NURSE})
 CREATORS = frozenset({R.TENANT_ADMIN, R.CLINIC_ADMIN, R.RECEPTIONIST})
+# The queue: clinicians call and move patients (queue:call).
+CLINICIANS = frozenset({R.DOCTOR, R.NURSE, R.THERAPIST, R.COUNSELOR})
 
 
 def row(
@@ -353,7 +355,23 @@ MATRIX: list[Case] = [
          other_via_body=True, own=row(READERS, 503), other=everyone_but_platform(404)),
     # --- check-in: locations, the clinic's window, QR codes, scans, staff check-in, families
     # (end of check-in rows)
-    # --- queues
+    # --- queues (the target waits in tomorrow's queue: today's, which call-next serves, is empty)
+    Case("GET", "/api/v1/queues/{qlocation}",  # staff: the full queue; a patient: their own place
+         own=_for({STAFF | PATIENT: 200}), other=_for({STAFF | PATIENT: 404})),
+    Case("POST", "/api/v1/queues/{qlocation}/call-next", body=lambda t: {"doctor_id": t["doctor"]},
+         own=_for({CLINICIANS: 409}), other=_for({CLINICIANS: 404})),
+    Case("POST", "/api/v1/queues/entries/{check_in}/recall",  # waiting: not called yet
+         own=_for({CLINICIANS: 409}), other=_for({CLINICIANS: 404})),
+    Case("POST", "/api/v1/queues/entries/{check_in}/skip", own=_for({CLINICIANS: 200}),
+         other=_for({CLINICIANS: 404})),
+    Case("POST", "/api/v1/queues/entries/{check_in}/start",
+         own=_for({CLINICIANS: 409}), other=_for({CLINICIANS: 404})),
+    Case("POST", "/api/v1/queues/entries/{check_in}/complete",
+         own=_for({CLINICIANS: 409}), other=_for({CLINICIANS: 404})),
+    Case("POST", "/api/v1/queues/entries/{check_in}/no-show",
+         own=_for({CLINICIANS: 409}), other=_for({CLINICIANS: 404})),
+    Case("PUT", "/api/v1/queues/entries/{check_in}/priority", body=lambda t: {"priority": 0},
+         own=_for({STAFF: 200}), other=_for({STAFF: 404})),
     # (end of queue rows)
     # --- oversight
     Case("GET", "/api/v1/audit-events", own=row({R.TENANT_ADMIN}, 200), other=row(set(), 200)),
@@ -491,11 +509,12 @@ def test_the_matrix_covers_every_route() -> None:
         "{entry_id}": "{x}",
         "{patient_id}": "{x}",
         "{tenant_id}": "{x}",
+        "{check_in_id}": "{x}",
     }
 
     def normalise(path: str) -> str:
         names = ("{patient}", "{nurse}", "{clinic}", "{location}", "{session}", "{doctor}", "{appointment}")
-        for name in (*names, "{time_off}", "{entry}", *placeholder):
+        for name in (*names, "{time_off}", "{entry}", "{qlocation}", "{check_in}", *placeholder):
             path = path.replace(name, "{x}")
         return path
 
@@ -614,7 +633,9 @@ async def _targets(database: Database, tenant: Tenant, client: httpx.AsyncClient
             booker,
             data=JoinIn(clinic_id=sclinic.id, doctor_id=doctor.id, patient_id=patient.id),
         )
+        queued = await _queued_check_in(uow, tenant.id, booker, sclinic.id, doctor.id, patient2.id)
     return {
+        **queued,
         "entry": str(entry.id),
         "patient2": str(patient2.id),
         "doctor": str(doctor.id),
@@ -628,6 +649,50 @@ async def _targets(database: Database, tenant: Tenant, client: httpx.AsyncClient
         "slug": tenant.slug,
         "tenant_id": str(tenant.id),
     }
+
+
+async def _queued_check_in(
+    uow: Any,
+    tenant_id: uuid.UUID,
+    booker: TenantPrincipal,
+    clinic_id: uuid.UUID,
+    doctor_id: uuid.UUID,
+    patient_id: uuid.UUID,
+) -> dict[str, str]:
+    """A patient waiting in a location's queue (tomorrow's: today's queue stays empty)."""
+    from zoneinfo import ZoneInfo
+
+    from clinicflow.audit.service import SYSTEM
+    from clinicflow.checkin.arrivals import Desk, Window, admit
+    from clinicflow.checkin.models import Method
+    from clinicflow.scheduling import visits
+    from clinicflow.tenancy import service as tenancy
+    from clinicflow.tenancy.schemas import LocationCreate
+
+    location = await tenancy.create_location(
+        uow, tenant_id=tenant_id, data=LocationCreate(clinic_id=clinic_id, name="Waiting room")
+    )
+    appointment = await booking.book(
+        uow,
+        SchedulingConfig(clock=SystemClock(), video=InPersonOnly()),
+        booker,
+        data=BookingIn(
+            doctor_id=doctor_id, clinic_id=clinic_id, starts_at=tomorrow_at(16), patient_id=patient_id
+        ),
+    )
+    visit = await visits.get_visit(uow, tenant_id=tenant_id, appointment_id=appointment.id)
+    assert visit is not None
+    check_in = await admit(
+        uow,
+        SYSTEM,
+        visit=visit,
+        desk=Desk(location_id=location.id, ticket_prefix="A", zone=ZoneInfo("Europe/Berlin")),
+        window=Window(),
+        method=Method.STAFF,
+        now=datetime.now(UTC),
+        checked_in_by=None,
+    )
+    return {"qlocation": str(location.id), "check_in": str(check_in.id)}
 
 
 async def _someone_elses_session(database: Database, client: httpx.AsyncClient, tenant: Tenant) -> str:

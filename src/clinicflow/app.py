@@ -19,6 +19,7 @@ from datetime import timedelta
 from fastapi import APIRouter, FastAPI
 
 from clinicflow.audit.routes import router as audit_router
+from clinicflow.checkin.queue.routes import router as queue_router
 from clinicflow.config import Settings, get_settings
 from clinicflow.identity import events as identity_events
 from clinicflow.identity import passwords
@@ -68,6 +69,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     scheduling_router,
     video_rooms_router,
     waitlist_router,
+    queue_router,
     audit_router,
     outbox_router,
     realtime_router,

@@ -46,6 +46,7 @@ TASK_MODULES = [
     "clinicflow.platform.maintenance",
     "clinicflow.platform.realtime.tasks",
     "clinicflow.messaging.tasks",
+    "clinicflow.checkin.queue.tasks",
     "clinicflow.realtime.tasks",
     "clinicflow.scheduling.events",
     "clinicflow.scheduling.notifications",

@@ -20,7 +20,7 @@ This package knows no domain: who may follow which channel is decided by the cal
 """
 
 from clinicflow.platform.realtime.hub import Hub, Reset, Subscription, Tick
-from clinicflow.platform.realtime.publish import MAX_DATA_BYTES, EventTooLarge, publish
+from clinicflow.platform.realtime.publish import MAX_DATA_BYTES, EventTooLarge, publish, publish_many
 from clinicflow.platform.realtime.repository import NOTIFY_CHANNEL, StoredEvent
 
 __all__ = [
@@ -33,4 +33,5 @@ __all__ = [
     "Subscription",
     "Tick",
     "publish",
+    "publish_many",
 ]
