@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from clinicflow.config import Environment, Settings
 from clinicflow.web import booking, patient, signin
+from clinicflow.web.admin import clinic_policies, clinics, grants, home, locations, trail, users
 from clinicflow.web.session import CookieSigner
 
 
@@ -20,3 +21,10 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(signin.router)
     app.include_router(patient.router)
     app.include_router(booking.router)
+    app.include_router(home.router)
+    app.include_router(clinics.router)
+    app.include_router(locations.router)
+    app.include_router(users.router)
+    app.include_router(grants.router)
+    app.include_router(clinic_policies.router)
+    app.include_router(trail.router)
