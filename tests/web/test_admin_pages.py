@@ -9,6 +9,7 @@ token is refused.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -331,6 +332,23 @@ async def test_the_clinic_list_is_paginated_with_the_cursor(
     assert bad.status_code == 422
 
 
+async def test_parallel_posts_of_one_slug_make_one_clinic_and_the_rest_see_the_slug_taken(
+    database: Database, org: Org, admin: httpx.AsyncClient
+) -> None:
+    token = form_token((await admin.get("/admin/clinics/new")).text)
+    form = {"csrf_token": token, **CLINIC_FORM, "slug": "same-slug"}
+    answers = await asyncio.gather(*(admin.post("/admin/clinics", data=form) for _ in range(12)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [303] + [409] * 11
+    assert all("slug exists" in field_error(a.text, "slug") for a in answers if a.status_code == 409)
+    async with database.engine.connect() as conn:
+        made = await conn.execute(
+            text("SELECT count(*) FROM clinics WHERE tenant_id = :t AND slug = 'same-slug'"),
+            {"t": org.tenant.id},
+        )
+        assert made.scalar_one() == 1
+
+
 # --- locations --------------------------------------------------------------------------------
 
 
@@ -541,9 +559,10 @@ async def test_a_deactivated_user_cannot_use_their_session_and_nobody_deactivate
     shown = await admin.get(done.headers["location"])
     assert "The user is deactivated" in shown.text
     assert "deactivated" in shown.text
+    # The doctor's next page request finds their session ended (before any form check).
     ended = await doctor.post("/logout", data={"csrf_token": "x"})
     assert ended.status_code == 303
-    assert ended.headers["location"].startswith("/login?")
+    assert ended.headers["location"].endswith("reason=ended")
     own = f"/admin/users/{org.admin}"
     yourself = await post_form(admin, own, f"{own}/deactivate", {})
     assert yourself.status_code == 403
@@ -551,6 +570,40 @@ async def test_a_deactivated_user_cannot_use_their_session_and_nobody_deactivate
     async with database.reading() as uow:
         me = await identity.get_user(uow, _principal_of(org), user_id=org.admin)
     assert me.is_active
+
+
+async def test_two_last_admins_deactivating_each_other_at_once_leave_one_admin(
+    database: Database, org: Org, admin: httpx.AsyncClient, signed_in: SignIn
+) -> None:
+    second = await make_user(database, tenant_id=org.tenant.id, roles=(Role.TENANT_ADMIN,))
+    other_admin = await signed_in(org.tenant, second.email)
+    first_page = await admin.get(f"/admin/users/{second.id}")
+    second_page = await other_admin.get(f"/admin/users/{org.admin}")
+    answers = await asyncio.gather(
+        admin.post(f"/admin/users/{second.id}/deactivate", data={"csrf_token": form_token(first_page.text)}),
+        other_admin.post(
+            f"/admin/users/{org.admin}/deactivate", data={"csrf_token": form_token(second_page.text)}
+        ),
+    )
+    # The tenant's row lock orders them: one wins; the other is refused as the tenant's last
+    # admin, or (when the winner committed first) finds its own session ended.
+    won = [a for a in answers if a.status_code == 303 and a.headers["location"].endswith("done=deactivated")]
+    assert len(won) == 1
+    lost = next(a for a in answers if a is not won[0])
+    if lost.status_code == 409:
+        assert "last active administrator" in lost.text
+    else:
+        assert lost.status_code == 303
+        assert lost.headers["location"].endswith("reason=ended")
+    async with database.engine.connect() as conn:
+        active = await conn.execute(
+            text(
+                "SELECT count(*) FROM users u JOIN role_grants g ON g.user_id = u.id"
+                " WHERE u.tenant_id = :t AND u.is_active AND g.role = 'TENANT_ADMIN'"
+            ),
+            {"t": org.tenant.id},
+        )
+        assert active.scalar_one() == 1
 
 
 # --- policies ---------------------------------------------------------------------------------
