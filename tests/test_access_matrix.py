@@ -202,6 +202,18 @@ def _my_time_off(t: dict[str, str]) -> dict[str, Any]:
     return {"clinic_id": t["sclinic"], "from_date": "2031-01-06", "shown_clinic_id": t["sclinic"]}
 
 
+def _new_staff(t: dict[str, str]) -> dict[str, Any]:
+    """The admin console's new-staff form: a nurse, everywhere."""
+    return {"full_name": "N", "email": f"n-{uuid.uuid4().hex[:8]}@example.test", "role": "NURSE"}
+
+
+def _waitlist_form(t: dict[str, str]) -> dict[str, Any]:
+    """The admin console's waitlist policy form, every field valid."""
+    names = ("wait_time", "priority_tier", "chronic_condition", "window_fit")
+    weights = {f"priority_weights.{name}": "1" for name in names}
+    return {"max_queue_size": "100", "auto_expiry_hours": "24", "offer_response_minutes": "60", **weights}
+
+
 def _wrong_sign_in(t: dict[str, str]) -> dict[str, Any]:
     """A sign-in form that reaches the credential check (a new account each time: no lockout)."""
     return {"tenant": t["slug"], "email": f"nobody-{uuid.uuid4().hex[:8]}@example.test", "password": "x"}
@@ -488,6 +500,56 @@ MATRIX: list[Case] = [
          own=_for({DESK: 409}), other=_for({DESK: 404})),
     # (end of front desk rows)
     # --- admin console pages
+    # The console is for tenant and clinic admins (`clinics:update`); a path naming tenant B's
+    # clinic, location or user is the 404 page; with no path ids "other tenant" is the same request.
+    Case("GET", "/admin", page=True, anonymous=303, own=_for({ADMINS: 200}), other=_for({ADMINS: 200})),
+    Case("GET", "/admin/clinics", page=True, anonymous=303,
+         own=_for({ADMINS: 200}), other=_for({ADMINS: 200})),
+    Case("GET", "/admin/clinics/new", page=True, anonymous=303,
+         own=_for({frozenset({R.TENANT_ADMIN}): 200}), other=_for({frozenset({R.TENANT_ADMIN}): 200})),
+    Case("POST", "/admin/clinics", page=True, body=_clinic, anonymous=303,
+         own=_for({frozenset({R.TENANT_ADMIN}): 303}), other=_for({frozenset({R.TENANT_ADMIN}): 303})),
+    Case("GET", "/admin/clinics/{clinic}", page=True, anonymous=303,
+         own=_for({ADMINS: 200}), other=_for({ADMINS: 404})),
+    Case("POST", "/admin/clinics/{clinic}", page=True, body=_clinic, anonymous=303,
+         own=_for({ADMINS: 303}), other=_for({ADMINS: 404})),
+    Case("POST", "/admin/clinics/{clinic}/archive", page=True, anonymous=303,
+         own=_for({frozenset({R.TENANT_ADMIN}): 303}), other=_for({frozenset({R.TENANT_ADMIN}): 404})),
+    Case("GET", "/admin/clinics/{clinic}/locations/new", page=True, anonymous=303,
+         own=_for({ADMINS: 200}), other=_for({ADMINS: 404})),
+    Case("POST", "/admin/clinics/{clinic}/locations", page=True, anonymous=303,
+         body=lambda t: {"name": "Desk", "kind": "checkin_desk"},
+         own=_for({ADMINS: 303}), other=_for({ADMINS: 404})),
+    Case("GET", "/admin/locations/{location}", page=True, anonymous=303,
+         own=_for({ADMINS: 200}), other=_for({ADMINS: 404})),
+    Case("POST", "/admin/locations/{location}", page=True, anonymous=303,
+         body=lambda t: {"clinic_id": t["clinic"], "name": "Desk 2"},
+         own=_for({ADMINS: 303}), other=_for({ADMINS: 404})),
+    Case("POST", "/admin/locations/{location}/delete", page=True, anonymous=303,
+         own=_for({ADMINS: 303}), other=_for({ADMINS: 404})),
+    Case("GET", "/admin/users", page=True, anonymous=303, own=_for({ADMINS: 200}), other=_for({ADMINS: 200})),
+    Case("GET", "/admin/users/new", page=True, anonymous=303,
+         own=_for({ADMINS: 200}), other=_for({ADMINS: 200})),
+    Case("POST", "/admin/users", page=True, body=_new_staff, anonymous=303,
+         own=_for({ADMINS: 303}), other=_for({ADMINS: 303})),
+    Case("GET", "/admin/users/{nurse}", page=True, anonymous=303,
+         own=_for({ADMINS: 200}), other=_for({ADMINS: 404})),
+    Case("POST", "/admin/users/{nurse}", page=True, body=lambda t: {"full_name": "Renamed"}, anonymous=303,
+         own=_for({ADMINS: 303}), other=_for({ADMINS: 404})),
+    Case("POST", "/admin/users/{nurse}/deactivate", page=True, anonymous=303,
+         own=_for({ADMINS: 303}), other=_for({ADMINS: 404})),
+    Case("POST", "/admin/users/{nurse}/roles", page=True, anonymous=303,
+         body=lambda t: {"add_role": "DOCTOR"},
+         own=_for({ADMINS: 303}), other=_for({ADMINS: 404})),
+    Case("GET", "/admin/clinics/{clinic}/policies", page=True, anonymous=303,
+         own=_for({ADMINS: 200}), other=_for({ADMINS: 404})),
+    Case("POST", "/admin/clinics/{clinic}/policies/scheduling", page=True, anonymous=303,
+         body=lambda t: {"patient_cancel_cutoff_minutes": "60", "no_show_after_minutes": "30"},
+         own=_for({ADMINS: 303}), other=_for({ADMINS: 404})),
+    Case("POST", "/admin/clinics/{clinic}/policies/waitlist", page=True, body=_waitlist_form, anonymous=303,
+         own=_for({ADMINS: 303}), other=_for({ADMINS: 404})),
+    Case("GET", "/admin/audit", page=True, anonymous=303,  # tenant-wide audit:read only
+         own=_for({frozenset({R.TENANT_ADMIN}): 200}), other=_for({frozenset({R.TENANT_ADMIN}): 200})),
     # (end of admin console rows)
     # --- check-in, queue and display pages
     # (end of check-in page rows)
