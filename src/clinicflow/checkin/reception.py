@@ -41,7 +41,9 @@ async def _desk_for(uow: UnitOfWork, visit: Visit, location_id: uuid.UUID | None
         location_id = visit.location_id
     if location_id is None:
         desks = await SettingsRepository(uow, visit.tenant_id).clinic_desks(visit.clinic_id)
-        if len(desks) != 1:
+        if not desks:
+            raise _no_desk("the clinic has no check-in location taking check-ins")
+        if len(desks) > 1:
             raise _no_desk("say where the patient checks in: the clinic has several check-in locations")
         location_id = desks[0]
     station = await stations.load_station(uow, tenant_id=visit.tenant_id, location_id=location_id)
