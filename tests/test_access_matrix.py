@@ -27,14 +27,20 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from clinicflow.checkin import locations as checkin_locations
+from clinicflow.checkin.models import QrMode
+from clinicflow.checkin.qr import QrClaims, QrKeys
+from clinicflow.checkin.schemas import CheckInLocationCreate
 from clinicflow.config import Settings
+from clinicflow.identity import family
 from clinicflow.identity import service as identity
 from clinicflow.identity.passwords import hash_password_sync
 from clinicflow.identity.principal import Grant, TenantPrincipal
 from clinicflow.identity.roles import Role
+from clinicflow.identity.schemas import DependantIn, Relationship
 from clinicflow.identity.tokens import TokenKeys, verify_access_token
 from clinicflow.platform.clock import SystemClock
-from clinicflow.platform.db import Database
+from clinicflow.platform.db import Database, UnitOfWork
 from clinicflow.scheduling import booking
 from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.scheduling.models import AvailabilityPlan, AvailabilityRule, TimeOff
@@ -72,6 +78,9 @@ DESK = frozenset({R.RECEPTIONIST, R.NURSE})
 CREATORS = frozenset({R.TENANT_ADMIN, R.CLINIC_ADMIN, R.RECEPTIONIST})
 # The queue: clinicians call and move patients (queue:call).
 CLINICIANS = frozenset({R.DOCTOR, R.NURSE, R.THERAPIST, R.COUNSELOR})
+# Check-in: the desk overrides the window and links families (with the admins).
+OVERRIDERS = frozenset({R.TENANT_ADMIN, R.CLINIC_ADMIN, R.RECEPTIONIST})
+FAMILY = OVERRIDERS
 
 
 def row(
@@ -366,6 +375,39 @@ MATRIX: list[Case] = [
     Case("GET", "/api/v1/events/stream", params=lambda t: {"channels": f"clinic:{t['clinic']}"},
          other_via_body=True, own=row(READERS, 503), other=everyone_but_platform(404)),
     # --- check-in: locations, the clinic's window, QR codes, scans, staff check-in, families
+    Case("GET", "/api/v1/appointments/check-in/locations", own=_for({STAFF: 200}), other=row(set(), 200)),
+    Case("POST", "/api/v1/appointments/check-in/locations", other_via_body=True,  # names B's location
+         body=lambda t: {"location_id": t["location"]},
+         own=_for({ADMINS: 201}), other=_for({ADMINS: 422})),
+    Case("GET", "/api/v1/appointments/check-in/locations/{desk}",
+         own=_for({STAFF: 200}), other=_for({STAFF: 404})),
+    Case("PUT", "/api/v1/appointments/check-in/locations/{desk}", body=lambda t: {"ticket_prefix": "B"},
+         own=_for({ADMINS: 200}), other=_for({ADMINS: 404})),
+    Case("DELETE", "/api/v1/appointments/check-in/locations/{desk}",
+         own=_for({ADMINS: 204}), other=_for({ADMINS: 404})),
+    Case("POST", "/api/v1/appointments/check-in/locations/{desk}/qr-version",
+         own=_for({ADMINS: 200}), other=_for({ADMINS: 404})),
+    Case("GET", "/api/v1/clinics/{clinic}/check-in-policy", own=row(ALL_TENANT, 200),
+         other=everyone_but_platform(404)),
+    Case("PUT", "/api/v1/clinics/{clinic}/check-in-policy", body=lambda t: {"opens_before_minutes": 45},
+         own=_for({ADMINS: 200}), other=_for({ADMINS: 404})),
+    Case("GET", "/api/v1/locations/{desk}/qr-code", own=_for({STAFF: 200}), other=_for({STAFF: 404})),
+    Case("GET", "/api/v1/locations/{desk}/qr-token", own=_for({STAFF: 200}), other=_for({STAFF: 404})),
+    # A patient without appointments today: nothing to check in; B's code is not valid in A.
+    Case("POST", "/api/v1/appointments/check-in/scan-qr", body=lambda t: {"token": t["qr"]},
+         other_via_body=True, own=_for({PATIENT: 404}), other=_for({PATIENT: 422})),
+    Case("POST", "/api/v1/appointments/{appointment}/check-in",  # tomorrow 09:00: not open yet
+         own=_for({STAFF: 409}), other=_for({STAFF: 404})),
+    Case("POST", "/api/v1/appointments/{appointment}/check-in/override",
+         body=lambda t: {"reason": "arrived early for a test"},
+         own=_for({OVERRIDERS: 201}), other=_for({OVERRIDERS: 404})),
+    Case("GET", "/api/v1/patients/{patient}/dependants",  # someone else's: a patient sees only their own
+         own=_for({FAMILY: 200, PATIENT: 404}), other=_for({FAMILY | PATIENT: 404})),
+    Case("POST", "/api/v1/patients/{patient}/dependants",
+         body=lambda t: {"dependant_id": t["patient2"], "relationship": "child"},
+         own=_for({FAMILY: 201}), other=_for({FAMILY: 404})),
+    Case("DELETE", "/api/v1/patients/{patient}/dependants/{dependant}",
+         own=_for({FAMILY: 204}), other=_for({FAMILY: 404})),
     # (end of check-in rows)
     # --- queues (the target waits in tomorrow's queue: today's, which call-next serves, is empty)
     Case("GET", "/api/v1/queues/{qlocation}",  # staff: the full queue; a patient: their own place
@@ -572,11 +614,21 @@ def test_the_matrix_covers_every_route() -> None:
         "{patient_id}": "{x}",
         "{tenant_id}": "{x}",
         "{check_in_id}": "{x}",
+        "{dependant_id}": "{x}",
     }
 
     def normalise(path: str) -> str:
         names = ("{patient}", "{nurse}", "{clinic}", "{location}", "{session}", "{doctor}", "{appointment}")
-        for name in (*names, "{time_off}", "{entry}", "{qlocation}", "{check_in}", *placeholder):
+        for name in (
+            *names,
+            "{time_off}",
+            "{entry}",
+            "{qlocation}",
+            "{check_in}",
+            "{desk}",
+            "{dependant}",
+            *placeholder,
+        ):
             path = path.replace(name, "{x}")
         return path
 
@@ -598,7 +650,9 @@ class World:
     tokens: dict[Role, str]
 
 
-async def _targets(database: Database, tenant: Tenant, client: httpx.AsyncClient) -> dict[str, str]:
+async def _targets(
+    database: Database, tenant: Tenant, client: httpx.AsyncClient, qr: QrKeys | None = None
+) -> dict[str, str]:
     """Fresh objects for one cell to act on (mutations must not see each other's leftovers)."""
     clinic = await make_clinic(database, tenant_id=tenant.id)
     # Scheduling targets live at their own clinic, so deleting `clinic` is not refused for
@@ -696,8 +750,10 @@ async def _targets(database: Database, tenant: Tenant, client: httpx.AsyncClient
             data=JoinIn(clinic_id=sclinic.id, doctor_id=doctor.id, patient_id=patient.id),
         )
         queued = await _queued_check_in(uow, tenant.id, booker, sclinic.id, doctor.id, patient2.id)
+        checkin = await _checkin_targets(uow, tenant, booker, sclinic.id, patient.id, qr)
     return {
         **queued,
+        **checkin,
         "entry": str(entry.id),
         "patient2": str(patient2.id),
         "doctor": str(doctor.id),
@@ -755,6 +811,41 @@ async def _queued_check_in(
         checked_in_by=None,
     )
     return {"qlocation": str(location.id), "check_in": str(check_in.id)}
+
+
+async def _checkin_targets(
+    uow: UnitOfWork,
+    tenant: Tenant,
+    admin: TenantPrincipal,
+    clinic_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    qr: QrKeys | None,
+) -> dict[str, str]:
+    """A check-in desk at the scheduling clinic (its only one), its code, and a dependant."""
+    from clinicflow.tenancy import service as tenancy
+    from clinicflow.tenancy.schemas import LocationCreate
+
+    desk = await tenancy.create_location(
+        uow, tenant_id=tenant.id, data=LocationCreate(clinic_id=clinic_id, name="Desk")
+    )
+    await checkin_locations.create_location(uow, admin, data=CheckInLocationCreate(location_id=desk.id))
+    dependant = await identity.create_user(
+        uow,
+        tenant_id=tenant.id,
+        email=f"tk-{uuid.uuid4().hex[:8]}@example.test",
+        full_name="Dependant",
+        password=None,
+        roles=[Role.PATIENT],
+    )
+    await family.link_dependant(
+        uow,
+        admin,
+        patient_id=patient_id,
+        data=DependantIn(dependant_id=dependant.id, relationship=Relationship.CHILD),
+    )
+    keys = qr or QrKeys("unused", ["1"])
+    token = keys.sign(QrClaims(tenant.id, desk.id, QrMode.PRINTED, 1, 0))
+    return {"desk": str(desk.id), "qr": token, "dependant": str(dependant.id)}
 
 
 async def _someone_elses_session(database: Database, client: httpx.AsyncClient, tenant: Tenant) -> str:
@@ -843,9 +934,10 @@ async def test_access_matrix(
 ) -> None:
     client, w, emails = world
     keys = TokenKeys(settings.secret_key or "")
+    qr = QrKeys(settings.secret_key or "", settings.checkin_qr_key_ids.split(","))
     signer = CookieSigner(settings.secret_key or "", idle_timeout=timedelta(minutes=30))
-    shared_own = await _targets(database, w.own, client)
-    shared_other = await _targets(database, w.other, client)
+    shared_own = await _targets(database, w.own, client, qr)
+    shared_other = await _targets(database, w.other, client, qr)
     session_own = await _someone_elses_session(database, client, w.own)
     session_other = await _someone_elses_session(database, client, w.other)
     mutating = case.method != "GET"
@@ -855,7 +947,7 @@ async def test_access_matrix(
         for role in Role:
             tenant = w.own if context == "own" else w.other
             targets = (
-                await _targets(database, tenant, client)
+                await _targets(database, tenant, client, qr)
                 if mutating
                 else (shared_own if context == "own" else shared_other)
             )

@@ -19,12 +19,16 @@ from datetime import timedelta
 from fastapi import APIRouter, FastAPI
 
 from clinicflow.audit.routes import router as audit_router
+from clinicflow.checkin.config import CheckInConfig
+from clinicflow.checkin.qr import QrKeys
 from clinicflow.checkin.queue.routes import router as queue_router
+from clinicflow.checkin.routes import router as checkin_router
 from clinicflow.config import Settings, get_settings
 from clinicflow.identity import events as identity_events
 from clinicflow.identity import passwords
 from clinicflow.identity.access import WebContext
 from clinicflow.identity.auth import AuthConfig
+from clinicflow.identity.family_routes import router as family_router
 from clinicflow.identity.routes import auth_router, users_router
 from clinicflow.identity.tokens import TokenKeys
 from clinicflow.messaging.routes import router as outbox_router
@@ -73,6 +77,8 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     audit_router,
     outbox_router,
     realtime_router,
+    checkin_router,
+    family_router,
 )
 
 
@@ -101,6 +107,7 @@ class AppConfig:
     auth: AuthConfig
     limiter: RateLimiter
     scheduling: SchedulingConfig
+    checkin: CheckInConfig
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None) -> AppConfig:
@@ -119,7 +126,14 @@ class AppConfig:
             video=SignedRoomProvider(secret_key=settings.secret_key, public_url=settings.public_url),
         )
         limiter = RateLimiter(redis_url=settings.redis_url, prefix=settings.rate_limit_prefix)
-        return cls(settings=settings, auth=auth, limiter=limiter, scheduling=scheduling)
+        checkin = CheckInConfig(
+            clock=auth.clock,
+            qr=QrKeys(settings.secret_key, settings.checkin_qr_key_ids.split(",")),  # derived once
+            public_url=settings.public_url,
+            rate_per_patient=settings.checkin_rate_per_patient,
+            rate_per_location=settings.checkin_rate_per_location,
+        )
+        return cls(settings=settings, auth=auth, limiter=limiter, scheduling=scheduling, checkin=checkin)
 
     def install(self, app: FastAPI, db: Database) -> None:
         """Put the database and the shared configuration on `app.state`, where requests find them."""
@@ -129,6 +143,7 @@ class AppConfig:
         app.state.web = WebContext(db=db, settings=self.settings, auth=self.auth, limiter=self.limiter)
         app.state.scheduling = self.scheduling
         app.state.waitlist = WaitlistConfig(clock=self.scheduling.clock, scheduling=self.scheduling)
+        app.state.checkin = self.checkin
         # Pages' EventSources authenticate with their session cookie (web.patient_stream).
         app.state.realtime = RealtimeContext(
             keys=DisplayKeys(self.settings.secret_key or ""), cookie=stream_principal

@@ -87,6 +87,15 @@ class Settings(BaseSettings):
     otp_rate_per_account: str = Field(default="3/10 minutes", alias="CLINICFLOW_OTP_RATE_PER_ACCOUNT")
     otp_rate_per_address: str = Field(default="20/10 minutes", alias="CLINICFLOW_OTP_RATE_PER_ADDRESS")
     rate_limit_prefix: str = Field(default="clinicflow", alias="CLINICFLOW_RATE_LIMIT_PREFIX")
+    # QR check-in scans: per scanning patient, and per location (every scan of a valid code).
+    checkin_rate_per_patient: str = Field(default="10/minute", alias="CLINICFLOW_CHECKIN_RATE_PER_PATIENT")
+    checkin_rate_per_location: str = Field(default="600/minute", alias="CLINICFLOW_CHECKIN_RATE_PER_LOCATION")
+    # Key ids of the check-in QR signing keys (derived from CLINICFLOW_SECRET_KEY), newest first:
+    # the first signs, every one listed verifies. Prepend a new id to rotate; drop one to revoke
+    # every code it signed.
+    checkin_qr_key_ids: str = Field(
+        default="1", alias="CLINICFLOW_CHECKIN_QR_KEY_IDS", pattern=r"^[A-Za-z0-9]{1,8}(,[A-Za-z0-9]{1,8})*$"
+    )
     # argon2id memory per password hash. OWASP's 19 MiB is the floor outside `test`,
     # where a cheap hash keeps hundreds of logins from dominating the suite's time.
     password_hash_memory_kib: int = Field(

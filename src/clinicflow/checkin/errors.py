@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from clinicflow.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from clinicflow.platform.db.integrity import register_constraint_error
 
 
 class QrCodeInvalid(ValidationFailed):
@@ -53,3 +54,11 @@ class OutsideGeofence(Forbidden):
 class CheckInClosed(Conflict):
     code = "CHECK_IN_DISABLED"
     title = "This location does not take check-ins"
+
+
+class CheckInLocationExists(Conflict):
+    code = "CHECK_IN_LOCATION_EXISTS"
+    title = "This location already takes check-ins: change its settings with PUT"
+
+
+register_constraint_error("uq_checkin_locations_tenant_id_location_id", CheckInLocationExists)

@@ -1,15 +1,143 @@
 """Every query of check-in. Each repository starts from its tenant's statement
-(`TenantScopedRepository`), so a use case cannot reach another tenant's rows."""
+(`TenantScopedRepository`), so a use case cannot reach another tenant's rows.
+
+Two statements read other domains' tables in SQL, as the unit of one query (the way
+scheduling's schedule statement does): a check-in location is live while its clinic
+location and clinic are (`archived_at` null: tenancy's rule, `tenancy.service.get_location`),
+its clinic is the location's current one, and the scanning patient's dependants are their
+guardian links (identity's `patient_guardians`, `identity.family.dependant_ids`).
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Uuid, and_, any_, bindparam, column, delete, select, table, text
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
-from clinicflow.checkin.models import CheckIn, TicketCounter
+from clinicflow.checkin.models import CheckIn, CheckInLocation, ClinicCheckInPolicy, TicketCounter
+from clinicflow.checkin.schemas import CheckInLocationRead
 from clinicflow.platform.db import TenantScopedRepository
+from clinicflow.platform.db.direct import Query
+from clinicflow.platform.pagination import KeysetPages, PageParams
+
+#: Tenancy's locations, only the columns a check-in location reads (no import of its models).
+_places = table(
+    "clinic_locations",
+    column("tenant_id", Uuid),
+    column("id", Uuid),
+    column("clinic_id", Uuid),
+    column("name"),
+    column("archived_at"),
+)
+_settings = CheckInLocation.__table__
+
+
+def _any_of(name: str) -> Any:
+    """`= ANY(:name)` for a list of uuids: one SQL text for any length."""
+    return any_(bindparam(name, type_=ARRAY(Uuid())))
+
+
+_READ_COLUMNS = (
+    _settings.c.location_id,
+    _places.c.clinic_id,
+    _places.c.name,
+    *(
+        _settings.c[name]
+        for name in (
+            "enabled",
+            "qr_mode",
+            "qr_version",
+            "rotation_seconds",
+            "geofence_mode",
+            "latitude",
+            "longitude",
+            "radius_m",
+            "ticket_prefix",
+            "created_at",
+            "updated_at",
+        )
+    ),
+)
+_LIVE_SETTINGS = (
+    select(*_READ_COLUMNS)
+    .select_from(_settings)
+    .join(
+        _places,
+        and_(
+            _places.c.tenant_id == _settings.c.tenant_id,
+            _places.c.id == _settings.c.location_id,
+            _places.c.archived_at.is_(None),
+        ),
+    )
+    .where(_settings.c.tenant_id == bindparam("tenant_id"))
+)
+_SETTINGS_PAGES = KeysetPages(
+    _LIVE_SETTINGS,
+    _settings.c.location_id,
+    CheckInLocationRead,
+    filters={
+        "clinic_id": lambda: _places.c.clinic_id == bindparam("clinic_id"),
+        "only_clinics": lambda: _places.c.clinic_id == _any_of("only_clinics"),
+    },
+)
+_ONE_SETTINGS = Query(_LIVE_SETTINGS.where(_settings.c.location_id == bindparam("location_id")))
+
+#: A desk's settings, its clinic's zone and window, and (for a scan) the scanner's dependants:
+#: everything a check-in reads before the appointments, in one round trip.
+_DESK = Query(
+    text(
+        """
+SELECT s.location_id, l.clinic_id, s.enabled, s.qr_mode, s.qr_version, s.rotation_seconds,
+       s.geofence_mode, s.latitude, s.longitude, s.radius_m, s.ticket_prefix, c.timezone,
+       p.opens_before_minutes, p.closes_after_minutes, p.late_after_minutes,
+       p.default_consult_minutes,
+       ARRAY(SELECT g.dependant_id FROM patient_guardians g
+             WHERE g.tenant_id = s.tenant_id AND g.guardian_id = :patient_id
+             ORDER BY g.dependant_id) AS dependants
+FROM checkin_locations s
+JOIN clinic_locations l ON l.tenant_id = s.tenant_id AND l.id = s.location_id AND l.archived_at IS NULL
+JOIN clinics c ON c.tenant_id = l.tenant_id AND c.id = l.clinic_id AND c.archived_at IS NULL
+LEFT JOIN clinic_checkin_policies p ON p.tenant_id = l.tenant_id AND p.clinic_id = l.clinic_id
+WHERE s.tenant_id = :tenant_id AND s.location_id = :location_id
+"""
+    ).bindparams(bindparam("patient_id", type_=Uuid)),
+    name="checkin.desk",
+)
+_CLINIC_DESKS = Query(
+    _LIVE_SETTINGS.with_only_columns(_settings.c.location_id).where(
+        _places.c.clinic_id == bindparam("clinic_id"), _settings.c.enabled.is_(True)
+    ),
+    name="checkin.clinic_desks",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DeskRow:
+    """A check-in location as a check-in reads it (`_DESK`); window fields are None when the
+    clinic has no policy row (the defaults apply)."""
+
+    location_id: uuid.UUID
+    clinic_id: uuid.UUID
+    enabled: bool
+    qr_mode: str
+    qr_version: int
+    rotation_seconds: int
+    geofence_mode: str
+    latitude: Decimal | None
+    longitude: Decimal | None
+    radius_m: int | None
+    ticket_prefix: str
+    timezone: str
+    opens_before_minutes: int | None
+    closes_after_minutes: int | None
+    late_after_minutes: int | None
+    default_consult_minutes: int | None
+    dependants: list[uuid.UUID]
 
 
 def ticket_label(prefix: str, number: int) -> str:
@@ -53,4 +181,68 @@ class CheckInRepository(TenantScopedRepository[CheckIn]):
     async def for_appointment(self, appointment_id: uuid.UUID) -> CheckIn | None:
         """The appointment's check-in, if it has one."""
         stmt = self.select().where(CheckIn.appointment_id == appointment_id)
+        return (await self.uow.execute(stmt)).scalar_one_or_none()
+
+
+class SettingsRepository(TenantScopedRepository[CheckInLocation]):
+    """Check-in locations: one row of settings per clinic location."""
+
+    model = CheckInLocation
+
+    async def of_location(
+        self, location_id: uuid.UUID, *, for_update: bool = False
+    ) -> CheckInLocation | None:
+        stmt = self.select().where(CheckInLocation.location_id == location_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.uow.execute(stmt)).scalar_one_or_none()
+
+    async def read(self, location_id: uuid.UUID) -> CheckInLocationRead | None:
+        """The live location's settings as read model (None: none, or its location is archived)."""
+        row = await self.uow.fetch_one(_ONE_SETTINGS, tenant_id=self.tenant_id, location_id=location_id)
+        return CheckInLocationRead.model_validate(row) if row is not None else None
+
+    async def page(
+        self, page: PageParams, *, clinic_id: uuid.UUID | None, only_clinics: frozenset[uuid.UUID] | None
+    ) -> tuple[list[CheckInLocationRead], str | None]:
+        return await _SETTINGS_PAGES.read(
+            self.uow,
+            page,
+            tenant_id=self.tenant_id,
+            clinic_id=clinic_id,
+            only_clinics=None if only_clinics is None else list(only_clinics),
+        )
+
+    async def remove(self, location_id: uuid.UUID) -> None:
+        await self.uow.execute(
+            delete(CheckInLocation).where(
+                CheckInLocation.tenant_id == self.tenant_id, CheckInLocation.location_id == location_id
+            )
+        )
+
+    async def desk(self, location_id: uuid.UUID, *, patient_id: uuid.UUID | None) -> DeskRow | None:
+        """The live check-in location with its clinic's zone and window, and `patient_id`'s
+        dependants (none when None): one round trip."""
+        row = await self.uow.fetch_one(
+            _DESK, tenant_id=self.tenant_id, location_id=location_id, patient_id=patient_id
+        )
+        return DeskRow(**row) if row is not None else None
+
+    async def clinic_desks(self, clinic_id: uuid.UUID) -> list[uuid.UUID]:
+        """The clinic's live, enabled check-in locations."""
+        rows = await self.uow.fetch(_CLINIC_DESKS, tenant_id=self.tenant_id, clinic_id=clinic_id)
+        return [row["location_id"] for row in rows]
+
+
+class WindowRepository(TenantScopedRepository[ClinicCheckInPolicy]):
+    """Clinics' check-in windows."""
+
+    model = ClinicCheckInPolicy
+
+    async def of_clinic(
+        self, clinic_id: uuid.UUID, *, for_update: bool = False
+    ) -> ClinicCheckInPolicy | None:
+        stmt = self.select().where(ClinicCheckInPolicy.clinic_id == clinic_id)
+        if for_update:
+            stmt = stmt.with_for_update()
         return (await self.uow.execute(stmt)).scalar_one_or_none()

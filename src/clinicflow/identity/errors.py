@@ -37,3 +37,11 @@ class GrantRefused(Forbidden):
 
 
 register_constraint_error("uq_platform_admins_email_ci", EmailTaken)
+
+
+class DependantAlreadyLinked(Conflict):
+    code = "DEPENDANT_ALREADY_LINKED"
+    title = "This patient is already a dependant of this guardian"
+
+
+register_constraint_error("uq_patient_guardians_tenant_id_guardian_id_dependant_id", DependantAlreadyLinked)

@@ -141,3 +141,17 @@ async def resolve_patient(
             raise Forbidden(f"Patients {doing} for themselves only")
         return principal.user_id
     raise Forbidden(f"You may not {doing} for patients at this clinic")
+
+
+def check_sees_dependants(principal: TenantPrincipal, patient_id: uuid.UUID) -> None:
+    """A patient's dependants: the patient themselves, or staff who manage families (`family:manage`);
+    anyone else is told the patient does not exist (404)."""
+    if patient_id != principal.user_id and not principal.has(Permission.FAMILY_MANAGE):
+        raise NotFound("Patient not found")
+
+
+def check_manages_family(principal: TenantPrincipal) -> None:
+    """Linking and unlinking dependants: staff with `family:manage` (patients are tenant-wide,
+    so a grant at any clinic will do), never the patients themselves."""
+    if not principal.has(Permission.FAMILY_MANAGE):
+        raise Forbidden("Families are linked by reception: you need the permission family:manage")

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, text, update
+from sqlalchemy import Select, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicflow.identity.models import (
     AuthSession,
+    GuardianLink,
     OneTimeSecret,
     PatientProfile,
     PlatformAdmin,
@@ -28,8 +29,9 @@ from clinicflow.identity.models import (
     User,
 )
 from clinicflow.identity.roles import Role
+from clinicflow.identity.schemas import DependantRead
 from clinicflow.platform.db import TenantScopedRepository, UnitOfWork
-from clinicflow.platform.pagination import PageParams, paginate
+from clinicflow.platform.pagination import KeysetPages, PageParams, paginate
 
 GrantKey = tuple[str, uuid.UUID | None]  # (role, clinic id or None for tenant-wide)
 
@@ -381,3 +383,53 @@ class DirectoryRepository(TenantScopedRepository[User]):
         if specialty:
             stmt = stmt.where(func.unaccent(StaffProfile.specialty).ilike(func.unaccent(specialty)))
         return (await self.uow.execute(paginate(stmt, User.id, page))).mappings().all()
+
+
+_links = GuardianLink.__table__
+_users = User.__table__
+_DEPENDANTS = select(
+    _links.c.id,
+    _links.c.guardian_id,
+    _links.c.dependant_id,
+    _links.c.relationship,
+    _users.c.full_name,
+    _links.c.created_at,
+).join(_users, (_users.c.tenant_id == _links.c.tenant_id) & (_users.c.id == _links.c.dependant_id))
+_DEPENDANT_PAGES = KeysetPages(
+    _DEPENDANTS.where(
+        _links.c.tenant_id == bindparam("tenant_id"), _links.c.guardian_id == bindparam("guardian_id")
+    ),
+    _links.c.id,
+    DependantRead,
+)
+
+
+class GuardianRepository(TenantScopedRepository[GuardianLink]):
+    """Guardian links between a tenant's patients."""
+
+    model = GuardianLink
+
+    async def link(self, guardian_id: uuid.UUID, dependant_id: uuid.UUID) -> GuardianLink | None:
+        stmt = self.select().where(
+            GuardianLink.guardian_id == guardian_id, GuardianLink.dependant_id == dependant_id
+        )
+        return (await self.uow.execute(stmt)).scalar_one_or_none()
+
+    async def read(self, link_id: uuid.UUID) -> DependantRead:
+        stmt = _DEPENDANTS.where(_links.c.tenant_id == self.tenant_id, _links.c.id == link_id)
+        return DependantRead.model_validate(dict((await self.uow.execute(stmt)).mappings().one()))
+
+    async def page(self, guardian_id: uuid.UUID, page: PageParams) -> tuple[list[DependantRead], str | None]:
+        return await _DEPENDANT_PAGES.read(self.uow, page, tenant_id=self.tenant_id, guardian_id=guardian_id)
+
+    async def dependant_ids(self, guardian_id: uuid.UUID) -> list[uuid.UUID]:
+        stmt = (
+            select(GuardianLink.dependant_id)
+            .where(GuardianLink.tenant_id == self.tenant_id, GuardianLink.guardian_id == guardian_id)
+            .order_by(GuardianLink.dependant_id)
+        )
+        return list((await self.uow.execute(stmt)).scalars())
+
+    async def remove(self, link: GuardianLink) -> None:
+        await self.uow.session.delete(link)
+        await self.uow.flush()

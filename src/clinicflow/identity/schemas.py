@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -198,3 +199,30 @@ class ContactRead(BaseModel):
     full_name: str
     phone: str | None
     preferred_language: str | None
+
+
+class Relationship(StrEnum):
+    """What a dependant is to their guardian."""
+
+    CHILD = "child"
+    PARENT = "parent"
+    SPOUSE = "spouse"
+    SIBLING = "sibling"
+    WARD = "ward"
+    OTHER = "other"
+
+
+class DependantIn(_Input):
+    dependant_id: uuid.UUID = Field(description="The patient the guardian may act for")
+    relationship: Relationship
+
+
+class DependantRead(BaseModel):
+    """A guardian link: the guardian may see and check in the dependant's visits."""
+
+    id: uuid.UUID
+    guardian_id: uuid.UUID
+    dependant_id: uuid.UUID
+    relationship: Relationship
+    full_name: str  # the dependant's
+    created_at: datetime

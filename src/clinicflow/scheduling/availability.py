@@ -19,8 +19,9 @@ not overlap. Nothing here reads a clock or a database.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,7 @@ class WeeklyRule:
     capacity: int = 1
     valid_from: date | None = None  # inclusive, local date
     valid_to: date | None = None  # inclusive, local date
+    location_id: uuid.UUID | None = None  # where its visits happen (None: the plan's location)
 
     def applies_on(self, day: date) -> bool:
         return (
@@ -63,6 +65,8 @@ class Slot:
     blocked_from: datetime
     blocked_until: datetime
     capacity: int = 1
+    # Where the visit happens; not part of a slot's identity or order.
+    location_id: uuid.UUID | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +164,9 @@ def generate_slots(
                 if any(x.overlaps(*blocked) for x in exceptions):
                     continue
                 seen.add(slot_start)
-                slots.append(Slot(slot_start, slot_end, blocked[0], blocked[1], rule.capacity))
+                slots.append(
+                    Slot(slot_start, slot_end, blocked[0], blocked[1], rule.capacity, rule.location_id)
+                )
         day += timedelta(days=1)
     slots.sort()
     return slots

@@ -60,6 +60,7 @@ async def get_availability(
         timezone=snapshot.clinic_timezone,
         min_notice_minutes=schedule.min_notice_minutes,
         horizon_days=schedule.horizon_days,
+        location_id=schedule.location_id,
         rules=[
             RuleRead(
                 weekday=r.weekday,
@@ -71,6 +72,7 @@ async def get_availability(
                 capacity=r.capacity,
                 valid_from=r.valid_from,
                 valid_to=r.valid_to,
+                location_id=r.location_id,
             )
             for r in schedule.rules
         ],
@@ -90,6 +92,7 @@ def _rule_row(tenant_id: uuid.UUID, plan_id: uuid.UUID, rule: RuleIn) -> Availab
         capacity=rule.capacity,
         valid_from=rule.valid_from,
         valid_to=rule.valid_to,
+        location_id=rule.location_id,
     )
 
 
@@ -101,8 +104,29 @@ async def _write_plan(
         plan = plans.add(AvailabilityPlan(tenant_id=tenant_id, doctor_id=doctor_id, clinic_id=data.clinic_id))
     plan.min_notice_minutes = data.min_notice_minutes
     plan.horizon_days = data.horizon_days
+    plan.location_id = data.location_id
     await plans.uow.flush()
     await plans.replace_rules(plan, [_rule_row(tenant_id, plan.id, rule) for rule in data.rules])
+
+
+async def require_locations_at(uow: UnitOfWork, *, tenant_id: uuid.UUID, data: AvailabilityIn) -> None:
+    """422 naming the field unless every location the plan or its rules name is a live
+    location of the plan's clinic."""
+    named = [("location_id", data.location_id)] + [
+        (f"rules.{i}.location_id", rule.location_id) for i, rule in enumerate(data.rules)
+    ]
+    here: dict[uuid.UUID, bool] = {}  # each location looked up once
+    problems = []
+    for field, location_id in named:
+        if location_id is None:
+            continue
+        if location_id not in here:
+            location = await tenancy.get_location(uow, tenant_id=tenant_id, location_id=location_id)
+            here[location_id] = location is not None and location.clinic_id == data.clinic_id
+        if not here[location_id]:
+            problems.append(FieldProblem(field=field, message="not a location of this clinic"))
+    if problems:
+        raise ValidationFailed("A location is not one of this clinic's", errors=problems)
 
 
 async def put_availability(
@@ -116,6 +140,7 @@ async def put_availability(
     tenant_id = principal.tenant_id
     policy.require_schedule_manager(principal, doctor_id, data.clinic_id)
     tz = await require_doctor_at(uow, tenant_id=tenant_id, doctor_id=doctor_id, clinic_id=data.clinic_id)
+    await require_locations_at(uow, tenant_id=tenant_id, data=data)
     plans = PlanRepository(uow, tenant_id)
     plan = await plans.locked(doctor_id, data.clinic_id)
     before = await get_availability(uow, tenant_id=tenant_id, doctor_id=doctor_id, clinic_id=data.clinic_id)

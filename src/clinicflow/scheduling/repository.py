@@ -85,11 +85,11 @@ SELECT now() AS tx_now,
    WHERE c.tenant_id = :tenant_id AND c.id = :clinic_id AND c.archived_at IS NULL) AS clinic_timezone,
   COALESCE((
     SELECT json_agg(json_build_object(
-      'clinic_id', p.clinic_id, 'timezone', c.timezone,
+      'clinic_id', p.clinic_id, 'timezone', c.timezone, 'location_id', p.location_id,
       'min_notice_minutes', p.min_notice_minutes, 'horizon_days', p.horizon_days,
       'rules', (SELECT COALESCE(json_agg(json_build_array(r.weekday, r.start_local, r.end_local,
                           r.slot_minutes, r.buffer_before, r.buffer_after, r.capacity, r.valid_from,
-                          r.valid_to) ORDER BY r.weekday, r.start_local), '[]'::json)
+                          r.valid_to, r.location_id) ORDER BY r.weekday, r.start_local), '[]'::json)
                 FROM availability_rules r WHERE r.tenant_id = p.tenant_id AND r.plan_id = p.id),
       'time_off', (SELECT COALESCE(json_agg(json_build_array(t.starts_at, t.ends_at)), '[]'::json)
                    FROM time_off t
@@ -116,7 +116,8 @@ SCHEDULE_PSYCOPG = _pyformat(SCHEDULE_SQL)
 
 _APPOINTMENT_COLUMNS = (
     "id, tenant_id, clinic_id, doctor_id, patient_id, starts_at, ends_at, blocked_from, blocked_until, "
-    "slot_group_id, status, kind, reason, video_url, parent_id, series_id, created_by, created_at, updated_at"
+    "slot_group_id, status, kind, reason, video_url, parent_id, series_id, created_by, created_at, "
+    "updated_at, location_id"
 )
 _APPOINTMENT_VALUES = ", ".join(f"%({c.strip()})s" for c in _APPOINTMENT_COLUMNS.split(","))
 

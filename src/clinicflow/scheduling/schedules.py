@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from clinicflow.errors import FieldProblem, ValidationFailed
-from clinicflow.scheduling.availability import Busy, FreeSlot, Interval, WeeklyRule, generate_slots
+from clinicflow.scheduling.availability import Busy, FreeSlot, Interval, Slot, WeeklyRule, generate_slots
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,13 @@ class Schedule:
     horizon_days: int
     rules: list[WeeklyRule]
     time_off: list[Interval]
+    location_id: uuid.UUID | None = None  # the plan's; a rule's own location wins for its slots
+
+    def located(self, slot: Slot) -> Slot:
+        """The slot with where its visit happens: its rule's location, else the plan's."""
+        if slot.location_id is not None or self.location_id is None:
+            return slot
+        return replace(slot, location_id=self.location_id)
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,7 @@ def _day(value: str | None) -> date | None:
 
 
 def _rule(r: list[Any]) -> WeeklyRule:
-    weekday, start, end, slot_minutes, before, after, capacity, valid_from, valid_to = r
+    weekday, start, end, slot_minutes, before, after, capacity, valid_from, valid_to, location = r
     return WeeklyRule(
         weekday=weekday,
         start=time.fromisoformat(start),
@@ -66,6 +73,7 @@ def _rule(r: list[Any]) -> WeeklyRule:
         capacity=capacity,
         valid_from=_day(valid_from),
         valid_to=_day(valid_to),
+        location_id=uuid.UUID(location) if location is not None else None,
     )
 
 
@@ -79,6 +87,7 @@ def _schedule(plan: dict[str, Any]) -> Schedule:
         time_off=[
             Interval(datetime.fromisoformat(s), datetime.fromisoformat(e)) for s, e in plan["time_off"]
         ],
+        location_id=uuid.UUID(plan["location_id"]) if plan["location_id"] is not None else None,
     )
 
 

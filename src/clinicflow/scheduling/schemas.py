@@ -29,6 +29,9 @@ class RuleIn(_Input):
     capacity: Annotated[int, Field(ge=1, le=500, description="More than 1: a group session")] = 1
     valid_from: Day | None = None
     valid_to: Day | None = None
+    location_id: uuid.UUID | None = Field(
+        default=None, description="A location (room, site) of the clinic; omit: the plan's location"
+    )
 
     @model_validator(mode="after")
     def _checks(self) -> RuleIn:
@@ -45,6 +48,9 @@ class AvailabilityIn(_Input):
     clinic_id: uuid.UUID
     min_notice_minutes: Annotated[int, Field(ge=0, le=43_200)] = 60
     horizon_days: Annotated[int, Field(ge=1, le=730)] = 90
+    location_id: uuid.UUID | None = Field(
+        default=None, description="Where this doctor sees patients at the clinic; omit: the clinic at large"
+    )
     rules: Annotated[list[RuleIn], Field(max_length=100)]
 
 
@@ -58,6 +64,7 @@ class RuleRead(BaseModel):
     capacity: int
     valid_from: date | None
     valid_to: date | None
+    location_id: uuid.UUID | None = None
 
 
 class AvailabilityRead(BaseModel):
@@ -66,6 +73,7 @@ class AvailabilityRead(BaseModel):
     timezone: str
     min_notice_minutes: int
     horizon_days: int
+    location_id: uuid.UUID | None = None
     rules: list[RuleRead]
 
 
@@ -137,6 +145,9 @@ class AppointmentRead(BaseModel):
     cancelled_at: datetime | None
     cancel_reason: str | None
     created_at: datetime
+    location_id: uuid.UUID | None = Field(
+        default=None, description="Where the visit happens (a clinic location); null: the clinic at large"
+    )
 
 
 class CancelIn(_Input):

@@ -67,7 +67,7 @@ def slot_in(
     offered = candidate_slots(schedule, starts_at, starts_at + timedelta(microseconds=1), now=None)
     if not offered:
         raise OutsideAvailability(errors=field)
-    return offered[0].slot
+    return schedule.located(offered[0].slot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +174,7 @@ def new_appointment(new: NewAppointment, checked: Checked) -> Appointment:
         created_by=new.created_by,
         cancelled_at=None,
         cancel_reason=None,
+        location_id=slot.location_id,
         created_at=checked.now,
         updated_at=checked.now,
     )
@@ -200,6 +201,7 @@ def _values(a: Appointment) -> dict[str, Any]:
         "created_by": a.created_by,
         "created_at": a.created_at,
         "updated_at": a.updated_at,
+        "location_id": a.location_id,
     }
 
 

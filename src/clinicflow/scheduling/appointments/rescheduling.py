@@ -38,6 +38,7 @@ async def _move(uow: UnitOfWork, appointment: Appointment, doctor_id: uuid.UUID,
     appointment.blocked_from = slot.blocked_from
     appointment.blocked_until = slot.blocked_until
     appointment.slot_group_id = new_group
+    appointment.location_id = slot.location_id
     await uow.flush()  # the exclusion constraint checks the new time here
     await repo.release_seat(appointment, old_group)
 
