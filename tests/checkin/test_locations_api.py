@@ -184,6 +184,7 @@ async def test_the_list_pages_and_filters_by_clinic(
     first, second = await make_desk(client, practice, name="A"), await make_desk(client, practice, name="B")
     other_clinic = await make_practice(database, client, tenant=practice.tenant)
     elsewhere = await make_desk(client, other_clinic, name="C")
+    await make_desk(client, await make_practice(database, client), name="Another tenant's")
 
     page = await client.get(LOCATIONS, params={"limit": 2}, headers=practice.admin)
     assert [i["location_id"] for i in page.json()["items"]] == [first, second]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from clinicflow.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from clinicflow.platform.db.integrity import register_constraint_error
+from clinicflow.scheduling.errors import InvalidTransition
 
 
 class QrCodeInvalid(ValidationFailed):
@@ -41,9 +42,9 @@ class AlreadyCheckedIn(Conflict):
     title = "This appointment is already checked in"
 
 
-class NotCheckable(Conflict):
-    code = "INVALID_TRANSITION"
-    title = "This appointment cannot be checked in"
+#: A visit in a status check-in cannot move (cancelled, no-show, started without checking in):
+#: scheduling's own INVALID_TRANSITION, the same class (codes are unique per class).
+NotCheckable = InvalidTransition
 
 
 class OutsideGeofence(Forbidden):
