@@ -14,7 +14,6 @@ contrast on them, in the light and the dark colour scheme.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -51,13 +50,15 @@ SKIP = {
     "/app/appointments/{appointment_id}.ics": "a calendar file (text/calendar) to download, not a page",
 }
 
+PATIENT = DEMO_LOGINS[4]
+ADMIN = DEMO_LOGINS[0]
 #: Who the crawl tries, in this order: the first that gets a 200 is the one the page is for.
 ROLES: dict[str, Login | None] = {
     "anonymous": None,
-    "patient": DEMO_LOGINS[4],
+    "patient": PATIENT,
     "doctor": DEMO_LOGINS[1],  # Dr Okafor, Riverside: the seeded appointment is hers
     "front desk": DEMO_LOGINS[3],  # Riverside's reception
-    "tenant admin": DEMO_LOGINS[0],
+    "tenant admin": ADMIN,
 }
 
 #: The main page of each app, photographed for the README (docs/screenshots/<app>-<viewport>.png).
@@ -154,7 +155,7 @@ async def seeded(site: str) -> Seeded:
     """The demo patient gets a video visit with Dr Lindqvist beside the demo's visit with Dr
     Okafor, and a place on Dr Okafor's waitlist."""
     async with httpx.AsyncClient(base_url=site, timeout=30) as client:
-        patient = await _token(client, ROLES["patient"] or DEMO_LOGINS[4])
+        patient = await _token(client, PATIENT)
         me = _ok(await client.get("/api/v1/users/me", headers=patient))
         okafor = await _doctor(client, patient, "okafor")
         lindqvist = await _doctor(client, patient, "lindqvist")
@@ -163,7 +164,7 @@ async def seeded(site: str) -> Seeded:
             await client.get("/api/v1/appointments", params={"doctor_id": okafor["id"]}, headers=patient)
         )
         visit = mine["items"][0]
-        admin = await _token(client, ROLES["tenant admin"] or DEMO_LOGINS[0])
+        admin = await _token(client, ADMIN)
         locations = _ok(
             await client.get(
                 "/api/v1/clinic-locations", params={"clinic_id": visit["clinic_id"]}, headers=admin
@@ -258,22 +259,22 @@ async def test_every_page_has_no_serious_accessibility_violations(
         pytest.skip(SKIP[path])
     url = fill(path, seeded)
     role = await visitors.role_for(url)
-
-    async def check(viewport: str) -> list[str]:
-        page = await (await visitors.context(role, viewport)).new_page()
-        try:
-            response = await page.goto(url)
-            assert response is not None
-            assert response.status == 200, f"{url} as {role} at {viewport}: {response.status}"
-            assert await page.locator("h1").count() >= 1, f"{url} has no heading"
+    # One load per route: the server renders the same HTML for any size, so the page is
+    # resized from desktop to phone (media queries follow) rather than loaded twice.
+    page = await (await visitors.context(role)).new_page()
+    found = {}
+    try:
+        response = await page.goto(url)
+        assert response is not None
+        assert response.status == 200, f"{url} as {role}: {response.status}"
+        assert await page.locator("h1").count() >= 1, f"{url} has no heading"
+        for viewport, size in VIEWPORTS.items():
+            await page.set_viewport_size(size)  # type: ignore[arg-type]
             overflow = await page.evaluate("document.documentElement.scrollWidth - innerWidth")
             assert overflow <= 0, f"{url} at {viewport} scrolls sideways by {overflow} px"
-            return await serious_violations(page)
-        finally:
-            await page.close()
-
-    results = await asyncio.gather(*(check(viewport) for viewport in VIEWPORTS))
-    found = dict(zip(VIEWPORTS, results, strict=True))
+            found[viewport] = await serious_violations(page)
+    finally:
+        await page.close()
     assert found == {viewport: [] for viewport in VIEWPORTS}, f"{url} as {role}"
 
 
@@ -373,7 +374,7 @@ async def test_the_front_page_leads_a_patient_into_the_patient_app(
             assert box["height"] >= 24, f"{name}: a tap target too small on a {viewport}"
         await page.get_by_role("link", name="Patient app", exact=True).click()
         await expect(page).to_have_url(re.compile(r"/login\?next=/app$"))
-        patient = ROLES["patient"] or DEMO_LOGINS[4]
+        patient = PATIENT
         await page.get_by_label("Organisation").fill(DEMO_TENANT_SLUG)
         await page.get_by_label("Email").fill(patient.email)
         await page.get_by_label("Password").fill(DEMO_PASSWORD)
