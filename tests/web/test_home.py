@@ -89,3 +89,13 @@ def test_only_the_pages_are_left_out_of_the_openapi_document() -> None:
     undocumented = {path for path, _, _ in api_routes(app)} - documented
     assert undocumented == pages_of(app)
     assert {"/login", "/logout", "/app"} <= undocumented
+
+
+async def test_home_leads_to_each_apps_sign_in(client: httpx.AsyncClient) -> None:
+    page = _parse((await client.get("/")).text)
+    apps = ["/app", "/doctor", "/desk", "/admin"]
+    assert [link for link in page.links if link.startswith("/login")] == [f"/login?next={a}" for a in apps]
+    for app in apps:
+        login = await client.get(f"/login?next={app}")
+        assert login.status_code == 200
+        assert f'name="next" value="{app}"' in login.text
