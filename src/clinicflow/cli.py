@@ -96,11 +96,15 @@ def _print_demo_logins(base_url: str | None = None) -> None:
     typer.echo("")
 
 
-def _seed_demo(url: str) -> None:
-    from clinicflow.demo import seed_demo
+def _seed_demo(url: str, settings: Settings) -> None:
+    from clinicflow.app import AppConfig
+    from clinicflow.demo import live_day, seed_demo
 
     created = _in_transaction(url, seed_demo)
     _say("demo data created" if created else "demo data already present")
+    config = AppConfig.build(settings.with_secrets(), None)
+    if _in_transaction(url, lambda uow: live_day(uow, config.scheduling, config.checkin)):
+        _say("today is a live clinic day: patients are waiting at Riverside's reception desk")
 
 
 @app.command()
@@ -120,7 +124,7 @@ def serve(
     url = _database_url(settings)
     _migrate(url)
     if demo:
-        _seed_demo(url)
+        _seed_demo(url, settings)
     application = create_app(
         settings=settings.model_copy(update={"database_url": url}), with_worker=not no_worker
     )
@@ -208,7 +212,7 @@ def seed(
     settings = _settings()
     url = _database_url(settings)
     _migrate(url)
-    _seed_demo(url)
+    _seed_demo(url, settings)
     _print_demo_logins()
 
 

@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
+from clinicflow import demo_day
+from clinicflow.checkin.config import CheckInConfig
 from clinicflow.identity import service as identity
 from clinicflow.identity.principal import Grant, TenantPrincipal
 from clinicflow.identity.roles import Role
@@ -39,6 +41,7 @@ DEMO_LOGINS = (
     Login("patient", "patient@demo.clinicflow.test", DEMO_PASSWORD),
     Login("clinic admin", "manager.riverside@demo.clinicflow.test", DEMO_PASSWORD),
     Login("platform admin", "ops@clinicflow.test", DEMO_PASSWORD),
+    Login("doctor (walk-in)", "dr.tanaka@demo.clinicflow.test", DEMO_PASSWORD),
 )
 
 
@@ -82,6 +85,7 @@ class StaffMember:
 DEMO_STAFF = (
     StaffMember(DEMO_LOGINS[1], "Dr Ada Okafor", Role.DOCTOR, 0, "General practice", "GMC-7012345"),
     StaffMember(DEMO_LOGINS[2], "Dr Erik Lindqvist", Role.DOCTOR, 1, "Dermatology", "NY-209981"),
+    StaffMember(DEMO_LOGINS[7], "Dr Mei Tanaka", Role.DOCTOR, 0, "Urgent care", "GMC-7099001"),
     StaffMember(DEMO_LOGINS[3], "Sam Rivera", Role.RECEPTIONIST, 0),
     StaffMember(DEMO_LOGINS[5], "Morgan Blake", Role.CLINIC_ADMIN, 0),
 )
@@ -92,7 +96,8 @@ async def seed_demo(uow: UnitOfWork) -> bool:
 
     All of it in the caller's unit of work: the tenant and its admin, the clinics
     and their locations, staff, a patient, weekly schedules with one upcoming
-    visit, and the platform admin (if missing).
+    visit, check-in at each clinic's desk with a walk-in doctor and the waiting
+    room's patients (`demo_day`), and the platform admin (if missing).
     """
     if await tenancy.get_tenant_by_slug(uow, slug=DEMO_TENANT_SLUG) is not None:
         return False
@@ -114,12 +119,21 @@ async def seed_demo(uow: UnitOfWork) -> bool:
         roles=[Role.PATIENT],
     )
     await identity.add_patient_profile(uow, tenant_id=tenant.id, user_id=patient.id, preferred_language="en")
-    await _seed_schedules(uow, tenant_id=tenant.id, doctors=doctors, patient_id=patient.id)
+    await _seed_schedules(uow, tenant_id=tenant.id, doctors=doctors[:2], patient_id=patient.id)
+    await demo_day.seed_check_in(uow, tenant_id=tenant.id, walk_in=doctors[2])
     if not await identity.platform_admin_exists(uow, email=DEMO_LOGINS[6].email):
         await identity.create_platform_admin(
             uow, email=DEMO_LOGINS[6].email, full_name="Platform Ops", password=DEMO_PASSWORD
         )
     return True
+
+
+async def live_day(uow: UnitOfWork, scheduling: SchedulingConfig, checkin: CheckInConfig) -> bool:
+    """Make today a live clinic day for the demo tenant (`demo_day.ensure_live_day`)."""
+    tenant = await tenancy.get_tenant_by_slug(uow, slug=DEMO_TENANT_SLUG)
+    if tenant is None:
+        return False
+    return await demo_day.ensure_live_day(uow, scheduling, checkin, tenant_id=tenant.id)
 
 
 async def _seed_clinics(uow: UnitOfWork, *, tenant_id: uuid.UUID) -> list[uuid.UUID]:
