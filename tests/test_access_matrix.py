@@ -594,6 +594,13 @@ MATRIX: list[Case] = [
          own=_for({frozenset({R.TENANT_ADMIN}): 200}), other=_for({frozenset({R.TENANT_ADMIN}): 200})),
     # (end of admin console rows)
     # --- check-in, queue and display pages
+    # The QR code's page: B's code is not valid in A (the page never names B's location).
+    Case("GET", "/app/check-in", page=True, anonymous=303, params=lambda t: {"t": t["qr"]},
+         own=_for({PATIENT: 200}), other=_for({PATIENT: 422})),
+    Case("POST", "/app/check-in", page=True, anonymous=303, body=lambda t: {"t": t["qr"]},
+         other_via_body=True, own=_for({PATIENT: 404}), other=_for({PATIENT: 422})),
+    Case("GET", "/app/visit/{desk}", page=True, anonymous=303,
+         own=_for({PATIENT: 200}), other=_for({PATIENT: 404})),
     # (end of check-in page rows)
     Case("POST", "/logout", page=True, fresh_token=True, anonymous=303,
          own=everyone_but_platform(303), other=everyone_but_platform(303)),

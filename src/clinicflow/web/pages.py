@@ -16,6 +16,7 @@ from clinicflow.web import (
     doctor_planner,
     patient,
     patient_appointment,
+    patient_checkin,
     patient_profile,
     patient_waitlist,
     signin,
@@ -35,6 +36,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(patient.router)
     app.include_router(booking.router)
     app.include_router(patient_appointment.router)
+    app.include_router(patient_checkin.router)
     app.include_router(patient_waitlist.router)
     app.include_router(patient_profile.router)
     app.include_router(doctor.router)
