@@ -115,11 +115,13 @@ async def test_seed_demo_is_idempotent_and_every_printed_login_works(
     second = run_cli(database_url, "seed", "--demo")
     assert second.returncode == 0
     assert "already present" in second.stderr
-    assert await count_rows(database, "users") == users == 6
+    assert await count_rows(database, "users") == users == 12  # 7 logins, 5 in the waiting room
     assert await count_rows(database, "platform_admins") == 1
     assert await count_rows(database, "clinics") == 2
-    assert await count_rows(database, "availability_plans") == 2
-    assert await count_rows(database, "appointments") == 1  # the patient's upcoming check-up
+    assert await count_rows(database, "availability_plans") == 3  # with the walk-in doctor's
+    # The patient's upcoming check-up and, once, today's live walk-in clinic (six visits).
+    assert await count_rows(database, "appointments") == 7
+    assert await count_rows(database, "check_ins") == 5
     for demo in DEMO_LOGINS:
         assert demo.email in first.stdout
         tenant = None if demo.role == "platform admin" else DEMO_TENANT_SLUG

@@ -84,7 +84,7 @@ def test_try_it_walks_login_clinics_doctors_slots_booking_and_read_back(demo_ser
     assert "Riverside Family Clinic (London, Europe/London)" in out
     assert "Dr Ada Okafor" in out
     assert ": scheduled," in out
-    assert "you have 2 appointment(s), the new one among them" in out  # the seeded check-up + ours
+    assert "you have 3 appointment(s), the new one among them" in out  # check-up, walk-in, ours
     assert out.rstrip().endswith(f"every step passed against {demo_server}")
 
 

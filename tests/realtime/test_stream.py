@@ -317,3 +317,42 @@ async def test_a_stalled_subscriber_does_not_delay_another(
             assert b'"reason": "overflow"' in received
     finally:
         stalled.close()
+
+
+async def test_a_check_in_through_one_process_reaches_the_queue_s_followers_on_another_within_a_second(
+    servers: Servers, client_a: httpx.AsyncClient, client_b: httpx.AsyncClient
+) -> None:
+    """The demo's live day leaves the patient's walk-in visit at Riverside's desk open: she scans
+    the desk's QR code through A; reception following the desk's queue on B, and she on her own
+    channel, hear of it within a second."""
+    patient = await login(client_a, PATIENT)
+    staff = await login(client_b, STAFF)
+    desks = await client_a.get("/api/v1/appointments/check-in/locations", headers=staff)
+    assert desks.status_code == 200, desks.text
+    desk = next(d["location_id"] for d in desks.json()["items"] if d["name"] == "Reception desk")
+    qr = await client_a.get(f"/api/v1/locations/{desk}/qr-token", headers=staff)
+    assert qr.status_code == 200, qr.text
+    me = (await client_a.get("/api/v1/users/me", headers=patient)).json()["id"]
+    queue = {"channels": f"queue:{desk}"}
+    mine = {"channels": f"patient:{me}", "ticket": await ticket(client_b, patient)}
+
+    async with (
+        Stream(client_b, params=queue, headers=staff) as queue_stream,
+        Stream(client_b, params=mine) as patient_stream,
+    ):
+        started = time.monotonic()
+        scanned = await client_a.post(
+            "/api/v1/appointments/check-in/scan-qr", json={"token": qr.json()["token"]}, headers=patient
+        )
+        assert scanned.status_code == 200, scanned.text
+        check_in = scanned.json()["check_ins"][0]
+        event = await queue_stream.event(within=3)
+        assert event.event == "queue.updated"
+        assert event.json["ticket"] == check_in["ticket"]
+        assert event.json["location_id"] == desk
+        assert "patient_id" not in event.json  # the queue channel also feeds the room's display
+        assert event.received_at - started < 1.0, f"{event.received_at - started:.3f} s"
+        heard = await patient_stream.event(within=3)
+        while heard.event != "appointment.updated":  # her queue.position may come first
+            heard = await patient_stream.event(within=3)
+        assert heard.json["appointment_id"] == check_in["appointment_id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from clinicflow.errors import Conflict
+from clinicflow.scheduling.errors import InvalidTransition
 
 
 class QueueEmpty(Conflict):
@@ -15,6 +16,6 @@ class QueueMoveInvalid(Conflict):
     title = "This queue entry cannot make that move now"
 
 
-class VisitNotMovable(Conflict):
-    code = "INVALID_TRANSITION"
-    title = "The appointment behind this queue entry cannot make that move"
+#: The appointment behind a queue entry cannot make the move: scheduling's INVALID_TRANSITION
+#: (one class per code; the detail says which move and from which status).
+VisitNotMovable = InvalidTransition
