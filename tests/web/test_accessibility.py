@@ -88,6 +88,7 @@ class Seeded:
     location_id: str
     appointment_id: str
     entry_id: str
+    qr_token: str = ""  # the check-in desk's QR code, for the page it opens
 
 
 #: Each path parameter, by name, and the seeded object that fills it.
@@ -101,6 +102,10 @@ PARAMETERS: dict[str, Callable[[Seeded], str]] = {
     "location_id": lambda seeded: seeded.location_id,
 }
 _PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
+#: Pages that need a query to be anything but a refusal: what fills it.
+QUERIES: dict[str, Callable[[Seeded], str]] = {
+    "/app/check-in": lambda seeded: f"?t={seeded.qr_token}",  # the URL a location's QR code encodes
+}
 
 
 def fill(path: str, seeded: Seeded) -> str:
@@ -112,7 +117,8 @@ def fill(path: str, seeded: Seeded) -> str:
             "to PARAMETERS in tests/web/test_accessibility.py (or list the route in SKIP with a reason)",
             pytrace=False,
         )
-    return _PARAMETER.sub(lambda found: PARAMETERS[found[1]](seeded), path)
+    query = QUERIES[path](seeded) if path in QUERIES else ""
+    return _PARAMETER.sub(lambda found: PARAMETERS[found[1]](seeded), path) + query
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +179,7 @@ async def seeded(site: str) -> Seeded:
         desk = next(item for item in locations["items"] if item["kind"] == "checkin_desk")
         join = {"clinic_id": visit["clinic_id"], "doctor_id": okafor["id"], "notes": "Any morning"}
         entry = _ok(await client.post("/api/v1/waitlists", json=join, headers=patient), 201)
+        code = _ok(await client.get(f"/api/v1/locations/{desk['id']}/qr-token", headers=admin))
     return Seeded(
         patient_id=me["id"],
         doctor_id=okafor["id"],
@@ -180,6 +187,7 @@ async def seeded(site: str) -> Seeded:
         location_id=desk["id"],
         appointment_id=visit["id"],
         entry_id=entry["id"],
+        qr_token=code["token"],
     )
 
 
