@@ -85,13 +85,20 @@ async def test_no_appointment_today_is_not_found(
     client: httpx.AsyncClient, frozen: httpx.AsyncClient, practice: Practice
 ) -> None:
     desk = await make_desk(client, practice)
-    await book(client, practice, tomorrow_at(10, 30, days=2))  # the day after
+    later = await book(client, practice, tomorrow_at(10, 30, days=2))  # the day after
     cancelled = await book(client, practice, tomorrow_at(11))
-    await client.post(f"/api/v1/appointments/{cancelled}/cancel", headers=practice.patient)
-    problem(
+    gone = await client.post(f"/api/v1/appointments/{cancelled}/cancel", headers=practice.patient)
+    assert gone.status_code == 200, gone.text
+    body = problem(
         await scan(frozen, practice.patient, await code_of(client, practice, desk)),
         404,
         "NO_APPOINTMENT_FOUND",
+    )
+    assert body["status"] == 404
+    # Neither the other day's visit nor the cancelled one was touched.
+    assert (await status_of(client, practice, later), await status_of(client, practice, cancelled)) == (
+        "scheduled",
+        "cancelled",
     )
 
 
@@ -200,7 +207,7 @@ async def test_tampered_and_unknown_codes_are_invalid(
     client: httpx.AsyncClient, frozen: httpx.AsyncClient, practice: Practice
 ) -> None:
     desk = await make_desk(client, practice)
-    await book(client, practice, tomorrow_at(10, 30))
+    visit = await book(client, practice, tomorrow_at(10, 30))
     token = await code_of(client, practice, desk)
     prefix, kid, payload, signature = token.split(".")
     forged = [
@@ -209,10 +216,16 @@ async def test_tampered_and_unknown_codes_are_invalid(
         f"{prefix}.9.{payload}.{signature}",
         "not a code at all",
     ]
-    for bad in forged:
-        problem(await scan(frozen, practice.patient, bad), 422, "QR_CODE_INVALID")
-    await client.delete(f"/api/v1/appointments/check-in/locations/{desk}", headers=practice.admin)
-    problem(await scan(frozen, practice.patient, token), 422, "QR_CODE_INVALID")  # no longer a desk
+    codes = [
+        problem(await scan(frozen, practice.patient, bad), 422, "QR_CODE_INVALID")["code"] for bad in forged
+    ]
+    assert codes == ["QR_CODE_INVALID"] * len(forged)
+    assert await status_of(client, practice, visit) == "scheduled"  # nothing was checked in
+    removed = await client.delete(f"/api/v1/appointments/check-in/locations/{desk}", headers=practice.admin)
+    assert removed.status_code == 204, removed.text
+    body = problem(await scan(frozen, practice.patient, token), 422, "QR_CODE_INVALID")  # no longer a desk
+    assert body["status"] == 422
+    assert await status_of(client, practice, visit) == "scheduled"
 
 
 async def test_several_open_visits_are_listed_then_the_chosen_ones_checked_in(
