@@ -21,8 +21,8 @@ from clinicflow.scheduling.calendar import calendar_file
 from clinicflow.scheduling.schemas import BookingIn
 from clinicflow.tenancy import service as tenancy
 from clinicflow.web.access import PatientPage
-from clinicflow.web.forms import text
-from clinicflow.web.patient_views import N_, CheckedForm, error_messages
+from clinicflow.web.forms import CheckedForm, text
+from clinicflow.web.patient_views import N_, error_messages
 from clinicflow.web.rendering import locale_of, render
 from clinicflow.web.routing import PageRoute
 from clinicflow.web.weeks import KINDS, free_week, scheduling_of, week_of

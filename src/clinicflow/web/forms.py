@@ -89,10 +89,17 @@ def text(form: FormData, name: str) -> str:
 M = TypeVar("M", bound=BaseModel)
 
 
-def validated(model: type[M], values: Mapping[str, Any], *, prefix: str = "") -> M:
+#: Pydantic errors whose message is no help to a person (a regular expression, every enum value).
+_UNREADABLE = frozenset({"string_pattern_mismatch", "enum", "uuid_parsing", "literal_error"})
+
+
+def validated(
+    model: type[M], values: Mapping[str, Any], *, prefix: str = "", hints: Mapping[str, str] | None = None
+) -> M:
     """`values` as `model`, or ValidationFailed naming each field `prefix` + its path, for the
     message next to it. A rule of the whole model names the prefix itself (`rules-2`) or,
-    without one, is the error's detail, shown above the form."""
+    without one, is the error's detail, shown above the form. A message a person cannot read
+    (a regular expression, a list of enum values) is replaced by the field's hint, if given."""
     try:
         return model.model_validate(values)
     except ValidationError as invalid:
@@ -100,6 +107,8 @@ def validated(model: type[M], values: Mapping[str, Any], *, prefix: str = "") ->
         for error in invalid.errors():
             path = ".".join(str(part) for part in error["loc"])
             message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] in _UNREADABLE and hints and path in hints:
+                message = hints[path]
             if path or prefix:
                 problems.append(
                     FieldProblem(field=f"{prefix}{path}" if path else prefix.rstrip("."), message=message)

@@ -26,8 +26,8 @@ from clinicflow.scheduling.schemas import AppointmentRead, CancelIn, RescheduleI
 from clinicflow.scheduling.state import Action, Status
 from clinicflow.tenancy import service as tenancy
 from clinicflow.web.access import PatientPage
-from clinicflow.web.forms import text
-from clinicflow.web.patient_views import N_, CheckedForm, error_messages, gettext_for, local_time, parse_form
+from clinicflow.web.forms import CheckedForm, text
+from clinicflow.web.patient_views import N_, error_messages, gettext_for, local_time, parse_form
 from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
 from clinicflow.web.weeks import free_week, scheduling_of, week_of

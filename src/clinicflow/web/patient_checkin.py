@@ -33,8 +33,8 @@ from clinicflow.identity.access import context_of
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.tenancy import service as tenancy
 from clinicflow.web.access import PatientPage
-from clinicflow.web.forms import text
-from clinicflow.web.patient_views import N_, CheckedForm, gettext_for, local_time, uuid_or_none
+from clinicflow.web.forms import CheckedForm, text
+from clinicflow.web.patient_views import N_, gettext_for, local_time, uuid_or_none
 from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
 from clinicflow.web.weeks import scheduling_of

@@ -18,8 +18,8 @@ from clinicflow.identity.access import context_of
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.identity.schemas import UserRead, UserUpdate
 from clinicflow.web.access import PatientPage
-from clinicflow.web.forms import text
-from clinicflow.web.patient_views import N_, CheckedForm, error_messages, parse_form
+from clinicflow.web.forms import CheckedForm, text
+from clinicflow.web.patient_views import N_, error_messages, parse_form
 from clinicflow.web.rendering import LOCALES, render
 from clinicflow.web.routing import PageRoute
 

@@ -11,19 +11,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from fastapi import Depends, Request
+from fastapi import Request
 from pydantic import BaseModel, ValidationError
-from starlette.datastructures import FormData
 
 from clinicflow.errors import ClinicflowError, FieldProblem, ValidationFailed
-from clinicflow.web.forms import checked_form
 from clinicflow.web.rendering import locale_of, translations
 
-CheckedForm = Annotated[FormData, Depends(checked_form)]
 Gettext = Callable[[str], str]
 Model = TypeVar("Model", bound=BaseModel)
 #: The generic title of a ValidationFailed: the fields say more.

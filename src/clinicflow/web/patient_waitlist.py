@@ -29,16 +29,8 @@ from clinicflow.waitlist.config import WaitlistConfig
 from clinicflow.waitlist.schemas import EntryPatch, EntryRead, EntryStatus, JoinIn
 from clinicflow.web.access import PatientPage
 from clinicflow.web.booking import doctor_week_page
-from clinicflow.web.forms import text
-from clinicflow.web.patient_views import (
-    N_,
-    CheckedForm,
-    error_messages,
-    local_day,
-    local_time,
-    parse_form,
-    uuid_or_none,
-)
+from clinicflow.web.forms import CheckedForm, text
+from clinicflow.web.patient_views import N_, error_messages, local_day, local_time, parse_form, uuid_or_none
 from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
 

@@ -7,11 +7,8 @@ sign-in. Signing out revokes the session, so a copied cookie stops working too.
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from clinicflow.identity import auth
 from clinicflow.identity.access import (
@@ -23,14 +20,13 @@ from clinicflow.identity.access import (
 )
 from clinicflow.identity.tokens import AccessClaims, verify_access_token
 from clinicflow.web.access import PageMember
-from clinicflow.web.forms import checked_form, set_session_cookie, text
+from clinicflow.web.forms import CheckedForm, set_session_cookie, text
 from clinicflow.web.landing import landing_for
 from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
 from clinicflow.web.session import SESSION_COOKIE, PageSession
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
-CheckedForm = Annotated[FormData, Depends(checked_form)]
 
 _REASONS = {
     "idle": "You were signed out after a while without activity. Sign in again to go on.",

@@ -23,8 +23,8 @@ from clinicflow.tenancy.schemas import ClinicRead
 from clinicflow.waitlist import policies as waitlist_policies
 from clinicflow.waitlist.schemas import PolicyIn, PolicyRead
 from clinicflow.web.admin.common import errors_of, filled, notice_of, page, parsed
-from clinicflow.web.admin.gate import AdminPage, CheckedForm
-from clinicflow.web.forms import text
+from clinicflow.web.admin.gate import AdminPage
+from clinicflow.web.forms import CheckedForm, text
 from clinicflow.web.routing import PageRoute
 
 router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)

@@ -28,7 +28,8 @@ from clinicflow.web.admin.common import (
     parsed,
     timezone_choices,
 )
-from clinicflow.web.admin.gate import AdminPage, CheckedForm, ClinicArchiver, ClinicCreator
+from clinicflow.web.admin.gate import AdminPage, ClinicArchiver, ClinicCreator
+from clinicflow.web.forms import CheckedForm
 from clinicflow.web.routing import PageRoute
 
 router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)

@@ -16,46 +16,31 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.datastructures import FormData
 
-from clinicflow.errors import ClinicflowError, FieldProblem, ValidationFailed
+from clinicflow.errors import ClinicflowError, ValidationFailed
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.pagination import MAX_LIMIT, PageParams, decode_cursor
 from clinicflow.tenancy import service as tenancy
 from clinicflow.tenancy.schemas import IanaTimezone
-from clinicflow.web.forms import text
+from clinicflow.web.forms import text, validated
 from clinicflow.web.rendering import field_errors, render
 
 M = TypeVar("M", bound=BaseModel)
 #: Page size of the console's lists.
 PAGE_SIZE = 50
-#: Pydantic errors whose message is no help to a person (a regular expression, every enum value).
-_UNREADABLE = frozenset({"string_pattern_mismatch", "enum", "uuid_parsing", "literal_error"})
 #: Error codes that belong to one field of the form that caused them.
 _FIELD_OF_CODE = {"EMAIL_TAKEN": "email", "CLINIC_SLUG_TAKEN": "slug"}
 
 
 def parsed(model: type[M], values: Mapping[str, Any], *, hints: Mapping[str, str] | None = None) -> M:
-    """`values` as `model`, or ValidationFailed with one problem per field (its dotted path).
-
-    A message the user cannot read (a regular expression, a list of enum values) is replaced
-    by the field's hint.
-    """
+    """`forms.validated` with the console's hints for unreadable messages; the console starts
+    the sentence of a whole-form rule with a capital."""
     try:
-        return model.model_validate(values)
-    except ValidationError as invalid:
-        problems, rules = [], []
-        for error in invalid.errors():
-            path = ".".join(str(part) for part in error["loc"])
-            message = str(error["msg"]).removeprefix("Value error, ")
-            if error["type"] in _UNREADABLE and hints and path in hints:
-                message = hints[path]
-            if path:
-                problems.append(FieldProblem(field=path, message=message))
-            else:
-                rules.append(message)
-        detail = "; ".join(rules).capitalize() or "Some fields are not valid: see the messages below"
-        raise ValidationFailed(detail, errors=problems) from None
+        return validated(model, values, hints=hints)
+    except ValidationFailed as invalid:
+        detail = invalid.detail[:1].upper() + invalid.detail[1:]
+        raise ValidationFailed(detail, errors=invalid.errors) from None
 
 
 def errors_of(error: ClinicflowError, *, renamed: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -11,17 +11,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends
-from starlette.datastructures import FormData
 
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.web.access import PageRequires
-from clinicflow.web.forms import checked_form
 
 P = Permission
 #: A form post that passed the CSRF checks (declared after the principal: anonymous is sent
-#: to sign in, and a signed-in member without the permission sees the 403 page, first).
-CheckedForm = Annotated[FormData, Depends(checked_form)]
 
 #: The console itself: its home, the clinics you administer, their policies.
 ADMIN_PAGE = PageRequires(P.CLINICS_UPDATE)

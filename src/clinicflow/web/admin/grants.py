@@ -16,9 +16,9 @@ from clinicflow.identity.access import changing_principals, context_of
 from clinicflow.identity.errors import GrantRefused
 from clinicflow.identity.schemas import RolesUpdate
 from clinicflow.web.admin.common import errors_of, parsed
-from clinicflow.web.admin.gate import CheckedForm, Granter
+from clinicflow.web.admin.gate import Granter
 from clinicflow.web.admin.users import user_page
-from clinicflow.web.forms import text
+from clinicflow.web.forms import CheckedForm, text
 from clinicflow.web.routing import PageRoute
 
 router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)

@@ -18,7 +18,8 @@ from clinicflow.tenancy import policy
 from clinicflow.tenancy import service as tenancy
 from clinicflow.tenancy.schemas import ClinicRead, LocationCreate, LocationKind, LocationRead
 from clinicflow.web.admin.common import clinic_names, errors_of, filled, page, parsed
-from clinicflow.web.admin.gate import CheckedForm, LocationPage
+from clinicflow.web.admin.gate import LocationPage
+from clinicflow.web.forms import CheckedForm
 from clinicflow.web.routing import PageRoute
 
 router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)

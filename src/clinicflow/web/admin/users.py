@@ -28,8 +28,8 @@ from clinicflow.web.admin.common import (
     page_params,
     parsed,
 )
-from clinicflow.web.admin.gate import CheckedForm, StaffCreator, UserDeactivator, UserPage
-from clinicflow.web.forms import text
+from clinicflow.web.admin.gate import StaffCreator, UserDeactivator, UserPage
+from clinicflow.web.forms import CheckedForm, text
 from clinicflow.web.routing import PageRoute
 
 router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
