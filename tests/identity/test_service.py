@@ -53,3 +53,27 @@ async def test_email_is_unique_per_tenant_ignoring_case(database: Database) -> N
                 uow, tenant_id=tenant.id, email="ANA@clinic.TEST", full_name="Ana", password=None, roles=[]
             )
     assert await count_rows(database, "users") == 2
+
+
+async def test_contacts_of_reads_many_users_in_one_query_and_only_the_tenants(database: Database) -> None:
+    import uuid
+
+    from clinicflow.identity import directory
+    from tests.factories import make_user
+
+    home, other = await make_tenant(database), await make_tenant(database)
+    ann = await make_user(database, tenant_id=home.id, email="ann@example.test")
+    bob = await make_user(database, tenant_id=home.id, email="bob@example.test")
+    stranger = await make_user(database, tenant_id=other.id, email="eve@example.test")
+    async with database.reading() as uow:
+        found = await directory.contacts_of(
+            uow, tenant_id=home.id, user_ids=[ann.id, bob.id, stranger.id, uuid.uuid4()]
+        )
+        single = await directory.contact_of(uow, tenant_id=home.id, user_id=ann.id)
+        none = await directory.contacts_of(uow, tenant_id=home.id, user_ids=[])
+    assert {user_id: c.email for user_id, c in found.items()} == {
+        ann.id: "ann@example.test",
+        bob.id: "bob@example.test",
+    }
+    assert found[ann.id] == single
+    assert none == {}

@@ -4,6 +4,7 @@ is a patient, how to reach someone). Read-only; callers own the unit of work."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from clinicflow.identity.repository import DirectoryRepository, UserRepository
@@ -45,6 +46,26 @@ async def contact_of(uow: UnitOfWork, *, tenant_id: uuid.UUID, user_id: uuid.UUI
         phone=row["phone"],
         preferred_language=row["preferred_language"],
     )
+
+
+async def contacts_of(
+    uow: UnitOfWork, *, tenant_id: uuid.UUID, user_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, ContactRead]:
+    """`contact_of` for many users in one query: the tenant's users among `user_ids`, by id."""
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    rows = await DirectoryRepository(uow, tenant_id).contacts(wanted)
+    return {
+        row["id"]: ContactRead(
+            user_id=row["id"],
+            email=row["email"],
+            full_name=row["full_name"],
+            phone=row["phone"],
+            preferred_language=row["preferred_language"],
+        )
+        for row in rows
+    }
 
 
 async def search_doctors(

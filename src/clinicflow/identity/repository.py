@@ -9,7 +9,7 @@ admins, so their queries name the subject instead.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -360,6 +360,20 @@ class DirectoryRepository(TenantScopedRepository[User]):
             .where(User.tenant_id == self.tenant_id, User.id == user_id)
         )
         return (await self.uow.execute(stmt)).mappings().first()
+
+    async def contacts(self, user_ids: Collection[uuid.UUID]) -> Sequence[Any]:
+        """(id, email, full_name, phone, preferred_language) of each of the users there is."""
+        stmt = (
+            select(
+                User.id, User.email, User.full_name, PatientProfile.phone, PatientProfile.preferred_language
+            )
+            .outerjoin(
+                PatientProfile,
+                (PatientProfile.tenant_id == User.tenant_id) & (PatientProfile.user_id == User.id),
+            )
+            .where(User.tenant_id == self.tenant_id, User.id.in_(list(user_ids)))
+        )
+        return (await self.uow.execute(stmt)).mappings().all()
 
     async def page_doctors(
         self, *, query: str | None, specialty: str | None, clinic_id: uuid.UUID | None, page: PageParams

@@ -208,11 +208,9 @@ async def names_of(
     uow: UnitOfWork, *, tenant_id: uuid.UUID, user_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, str]:
     """Full names of users, for showing who an appointment or an entry is for."""
-    names: dict[uuid.UUID, str] = {}
-    for user_id in set(user_ids):
-        contact = await directory.contact_of(uow, tenant_id=tenant_id, user_id=user_id)
-        names[user_id] = contact.full_name if contact is not None else ""
-    return names
+    wanted = set(user_ids)
+    contacts = await directory.contacts_of(uow, tenant_id=tenant_id, user_ids=wanted)
+    return {user_id: contacts[user_id].full_name if user_id in contacts else "" for user_id in wanted}
 
 
 def week_days(monday: date) -> Sequence[date]:

@@ -124,14 +124,16 @@ def changes_of(event: AuditEventRead) -> list[str]:
 
 async def readable(uow: UnitOfWork, principal: TenantPrincipal, events: list[AuditEventRead]) -> list[Row]:
     """The events with names for their actors and subjects (users and clinics)."""
-    people: dict[uuid.UUID, str] = {}
-    wanted = {e.actor_id for e in events if e.actor_type == "user"} | {
-        e.subject_id for e in events if e.subject_type == "user"
+    wanted = {e.actor_id for e in events if e.actor_type == "user" and e.actor_id is not None} | {
+        e.subject_id for e in events if e.subject_type == "user" and e.subject_id is not None
     }
-    for user_id in wanted - {None}:
-        assert user_id is not None
-        contact = await directory.contact_of(uow, tenant_id=principal.tenant_id, user_id=user_id)
-        people[user_id] = f"{contact.full_name} ({contact.email})" if contact else f"user {user_id}"
+    contacts = await directory.contacts_of(uow, tenant_id=principal.tenant_id, user_ids=wanted)
+    people = {
+        user_id: f"{contacts[user_id].full_name} ({contacts[user_id].email})"
+        if user_id in contacts
+        else f"user {user_id}"
+        for user_id in wanted
+    }
     clinics = await clinic_names(uow, principal)
     rows = []
     for e in events:
