@@ -1,6 +1,12 @@
 """Two `clinicflow serve` processes on one database: B serves principals from its cache, and
-whatever A changes about a session, a user or a grant, B's very next answer knows (A answers
-only after its own listener heard the change); a change made by raw SQL, within a second.
+whatever A (or raw SQL) changes about a session, a user or a grant, B knows within the
+notification's delivery delay, bounded here by `SOON` seconds.
+
+A answers only after its own listener heard the change, and B's listener was signalled at
+the same commit, so B usually knows by its very next request; but that is a race between
+B's listener and B's request handler, and a loaded CI machine showed the request winning
+once. What the product promises is therefore "within the delivery delay" (see
+`identity.auth.principals`), and that is what these tests hold it to.
 
 B's cache is warmed first, and B's metrics prove the warm calls were cache hits, so the
 refusals that follow come from the invalidation, not from a database lookup.
@@ -11,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -27,6 +33,8 @@ pytestmark = pytest.mark.slow
 ADMIN = "admin@demo.clinicflow.test"
 FRONT_DESK = "frontdesk@demo.clinicflow.test"
 DOCTOR = "dr.lindqvist@demo.clinicflow.test"
+#: The bound on a notification's delivery between processes on one host (it is milliseconds).
+SOON = 1.0
 CACHE_HITS = re.compile(r'^clinicflow_principal_lookups_total\{source="cache"\} (\S+)$', re.MULTILINE)
 
 
@@ -84,23 +92,40 @@ async def warm(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, 
     return body
 
 
+async def me_soon(
+    client: httpx.AsyncClient, headers: dict[str, str], until: Callable[[httpx.Response], bool]
+) -> httpx.Response:
+    """`GET /users/me` on `client`, repeated for at most `SOON` s until `until(response)`."""
+    deadline = time.monotonic() + SOON
+    response = await client.get("/api/v1/users/me", headers=headers)
+    while not until(response) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+        response = await client.get("/api/v1/users/me", headers=headers)
+    return response
+
+
+def refused(response: httpx.Response) -> bool:
+    return response.status_code == 401
+
+
 async def user_id(client: httpx.AsyncClient, admin: dict[str, str], email: str) -> str:
     listed = await client.get("/api/v1/users", headers=admin, params={"limit": 100})
     assert listed.status_code == 200, listed.text
     return next(str(u["id"]) for u in listed.json()["items"] if u["email"] == email)
 
 
-async def test_logout_on_one_process_is_refused_by_the_other_at_once(
+async def test_logout_on_one_process_is_refused_by_the_other_within_the_delivery_delay(
     clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
 ) -> None:
     on_a, on_b = clients
     patient = await login(on_a, DEMO_PATIENT)
     await warm(on_b, patient)
     assert (await on_a.post("/api/v1/auth/logout", headers=patient)).status_code == 204
-    assert (await on_b.get("/api/v1/users/me", headers=patient)).status_code == 401
+    assert (await on_a.get("/api/v1/users/me", headers=patient)).status_code == 401
+    assert refused(await me_soon(on_b, patient, refused))
 
 
-async def test_a_session_revoked_from_another_device_is_refused_at_once(
+async def test_a_session_revoked_from_another_device_is_refused_within_the_delivery_delay(
     clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
 ) -> None:
     on_a, on_b = clients
@@ -110,16 +135,15 @@ async def test_a_session_revoked_from_another_device_is_refused_at_once(
     phone_session = next(s["id"] for s in sessions if s["current"])
     revoked = await on_a.delete(f"/api/v1/auth/sessions/{phone_session}", headers=laptop)
     assert revoked.status_code == 204
-    assert (await on_b.get("/api/v1/users/me", headers=phone)).status_code == 401
+    assert (await on_a.get("/api/v1/users/me", headers=phone)).status_code == 401
+    assert refused(await me_soon(on_b, phone, refused))
     assert (await on_b.get("/api/v1/users/me", headers=laptop)).status_code == 200
 
 
 async def test_a_session_revoked_by_raw_sql_is_refused_within_a_second(
     clients: tuple[httpx.AsyncClient, httpx.AsyncClient], two_servers: tuple[str, str, str]
 ) -> None:
-    """Raw SQL sends no barrier to wait for, so what holds is the notification's delivery
-    delay (the module docstring of `identity.auth.principals`): refused well within 1 s.
-    A loaded CI machine showed the very next request can beat the notification."""
+    """Raw SQL sends no barrier for anyone to wait for: only the delivery delay holds."""
     on_a, on_b = clients
     patient = await login(on_a, DEMO_PATIENT)
     await warm(on_b, patient)
@@ -127,15 +151,10 @@ async def test_a_session_revoked_by_raw_sql_is_refused_within_a_second(
     current = next(s["id"] for s in sessions if s["current"])
     async with await psycopg.AsyncConnection.connect(libpq(two_servers[2]), autocommit=True) as conn:
         await conn.execute("UPDATE auth_sessions SET revoked_at = now() WHERE id = %s", (current,))
-    deadline = time.monotonic() + 1.0
-    status = (await on_b.get("/api/v1/users/me", headers=patient)).status_code
-    while status == 200 and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
-        status = (await on_b.get("/api/v1/users/me", headers=patient)).status_code
-    assert status == 401
+    assert refused(await me_soon(on_b, patient, refused))
 
 
-async def test_changed_roles_are_the_other_process_s_next_answer(
+async def test_changed_roles_reach_the_other_process_within_the_delivery_delay(
     clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
 ) -> None:
     on_a, on_b = clients
@@ -150,13 +169,14 @@ async def test_changed_roles_are_the_other_process_s_next_answer(
         json={"grants": [{"role": "NURSE", "clinic_id": clinic}]},
     )
     assert changed.status_code == 200, changed.text
-    after = await on_b.get("/api/v1/users/me", headers=desk)
+    assert (await on_a.get("/api/v1/users/me", headers=desk)).json()["roles"] == ["NURSE"]
+    after = await me_soon(on_b, desk, lambda r: r.status_code != 200 or r.json()["roles"] != ["RECEPTIONIST"])
     assert after.status_code == 200
     assert after.json()["roles"] == ["NURSE"]
     assert after.json()["permissions"] != me["permissions"]
 
 
-async def test_a_deactivated_user_is_refused_by_the_other_process_at_once(
+async def test_a_deactivated_user_is_refused_by_the_other_process_within_the_delivery_delay(
     clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
 ) -> None:
     on_a, on_b = clients
@@ -165,4 +185,5 @@ async def test_a_deactivated_user_is_refused_by_the_other_process_at_once(
     await warm(on_b, doctor)
     doctor_id = await user_id(on_a, admin, DOCTOR)
     assert (await on_a.delete(f"/api/v1/users/{doctor_id}", headers=admin)).status_code == 204
-    assert (await on_b.get("/api/v1/users/me", headers=doctor)).status_code == 401
+    assert (await on_a.get("/api/v1/users/me", headers=doctor)).status_code == 401
+    assert refused(await me_soon(on_b, doctor, refused))
