@@ -3,7 +3,7 @@
 Every time is shown in the clinic's own zone. The day and the week are the
 signed-in doctor's appointments (scheduling's visibility applies as in the API);
 "today" is today at the doctor's first clinic. The availability planner is in
-`doctor_planner.py`. The live queue comes with the check-in pages.
+`doctor_planner.py`, the live queue in `doctor_queue.py`.
 """
 
 from __future__ import annotations

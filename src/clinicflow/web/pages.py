@@ -14,6 +14,7 @@ from clinicflow.web import (
     desk_waitlist,
     doctor,
     doctor_planner,
+    doctor_queue,
     patient,
     patient_appointment,
     patient_checkin,
@@ -41,6 +42,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(patient_profile.router)
     app.include_router(doctor.router)
     app.include_router(doctor_planner.router)
+    app.include_router(doctor_queue.router)
     app.include_router(desk.router)
     app.include_router(desk_booking.router)
     app.include_router(desk_waitlist.router)

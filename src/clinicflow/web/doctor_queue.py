@@ -1,0 +1,280 @@
+"""The doctor's live queue (`/doctor/queue`): who is called, who is in with me, who waits.
+
+One check-in location of my clinics at a time (`?location=<id>`; by default the first
+where patients wait for me today, else the first). The page lists, for the location's
+clinic-local today, my called and in-consultation patients (since when) and my waiting
+patients in queue order (appointment time, minutes waited, late, priority), with the
+moves each entry's status allows as plain POST forms: call next, start, complete, recall,
+skip, no-show. They call the queue API's own services (`checkin.queue.moves`), then 303
+back to the page with a notice; a move the queue refuses (nobody waiting, an entry past
+that move) shows the page again with the reason and changes nothing.
+
+Live: the page follows `queue:<location_id>` through its session cookie and fetches its
+queue again on `queue.updated` (every arrival and move publishes it), on `sse:reset`, and
+once a minute so the minutes waited keep counting.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from clinicflow.checkin import locations
+from clinicflow.checkin.queue import estimates, moves
+from clinicflow.checkin.queue import service as queue
+from clinicflow.checkin.queue.moves import Move
+from clinicflow.checkin.queue.schemas import QueueEntryRead, QueueRead
+from clinicflow.checkin.schemas import CheckInLocationRead
+from clinicflow.errors import Conflict, NotFound
+from clinicflow.identity.access import context_of
+from clinicflow.identity.principal import TenantPrincipal
+from clinicflow.platform.db import UnitOfWork
+from clinicflow.platform.pagination import PageParams
+from clinicflow.tenancy import service as tenancy
+from clinicflow.web.access import DoctorPage
+from clinicflow.web.doctor import my_clinics
+from clinicflow.web.forms import CheckedForm, text
+from clinicflow.web.patient_views import N_, uuid_or_none
+from clinicflow.web.rendering import render
+from clinicflow.web.routing import PageRoute
+from clinicflow.web.weeks import clinics_by_id, scheduling_of, zone_of
+
+router = APIRouter(prefix="/doctor/queue", include_in_schema=False, route_class=PageRoute)
+#: Most check-in locations the page offers to choose from.
+LOCATION_LIMIT = 100
+#: The moves an entry's buttons make, by their path segment, in the order they are shown.
+MOVES: dict[str, Move] = {
+    "start": moves.START,
+    "complete": moves.COMPLETE,
+    "recall": moves.RECALL,
+    "skip": moves.SKIP,
+    "no-show": moves.NO_SHOW,
+}
+BUTTONS = {
+    "start": N_("Start"),
+    "complete": N_("Complete"),
+    "recall": N_("Recall"),
+    "skip": N_("Skip"),
+    "no-show": N_("No-show"),
+}
+_NOTICES = {
+    "called": N_("The next patient is called."),
+    "start": N_("The consultation has started."),
+    "complete": N_("The consultation is completed."),
+    "recall": N_("The patient is called again."),
+    "skip": N_("The patient is sent back in the queue."),
+    "no-show": N_("The patient is marked as a no-show."),
+}
+#: The priority classes the desk sets (`checkin.models.Priority`): lower is seen first.
+PRIORITIES = {0: N_("Urgent"), 1: N_("High"), 2: N_("Normal")}
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One of my queue entries as the page shows it, on the clinic's clock."""
+
+    entry: QueueEntryRead
+    appointment_at: datetime
+    since: datetime | None  # called or started, for the called and in-consultation lists
+    minutes: int  # waited (waiting), or since called / started
+    moves: tuple[str, ...]
+
+
+def moves_of(status: str) -> tuple[str, ...]:
+    """The moves (MOVES' keys) an entry in `status` can make."""
+    return tuple(name for name, move in MOVES.items() if status in move.leaving)
+
+
+def _row(entry: QueueEntryRead, clinic_zone: ZoneInfo, now: datetime) -> Row:
+    since = entry.started_at if entry.status == "in_consultation" else entry.called_at
+    minutes = entry.waited_minutes if since is None else estimates.minutes_of(now - since)
+    return Row(
+        entry,
+        entry.appointment_starts_at.astimezone(clinic_zone),
+        since.astimezone(clinic_zone) if since is not None else None,
+        minutes,
+        moves_of(entry.status),
+    )
+
+
+async def _read(
+    uow: UnitOfWork, principal: TenantPrincipal, location_id: uuid.UUID, now: datetime
+) -> QueueRead:
+    """The location's whole queue today (404 for what this principal sees only their own of)."""
+    read = await queue.read_queue(uow, principal, location_id=location_id, day=None, now=now)
+    if not isinstance(read, QueueRead):  # a patient's own view: not this page's to show
+        raise NotFound("Location not found")
+    return read
+
+
+def _has_mine(read: QueueRead, doctor_id: uuid.UUID) -> bool:
+    return any(e.doctor_id == doctor_id for e in (*read.waiting, *read.called, *read.in_consultation))
+
+
+async def _choose(
+    uow: UnitOfWork, principal: TenantPrincipal, places: list[CheckInLocationRead], now: datetime
+) -> tuple[uuid.UUID, QueueRead] | None:
+    """The first location where patients wait for me today, else the first one, with its queue."""
+    first: tuple[uuid.UUID, QueueRead] | None = None
+    for place in places:
+        read = await _read(uow, principal, place.location_id, now)
+        if _has_mine(read, principal.user_id):
+            return place.location_id, read
+        first = first or (place.location_id, read)
+    return first
+
+
+async def _queue_page(
+    request: Request,
+    principal: TenantPrincipal,
+    location_id: uuid.UUID | None,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    ctx = context_of(request)
+    now = scheduling_of(request).clock.now()
+    async with ctx.db.reading() as uow:
+        clinics = await my_clinics(uow, principal)
+        listed, _ = await locations.list_locations(
+            uow, principal, clinic_id=None, page=PageParams(limit=LOCATION_LIMIT)
+        )
+        places = [p for p in listed if p.clinic_id in clinics]
+        picked = (location_id, await _read(uow, principal, location_id, now)) if location_id else None
+        picked = picked or await _choose(uow, principal, places, now)
+        chosen, read = picked if picked is not None else (None, None)
+        name = ""
+        if chosen is not None and read is not None:
+            place = next((p for p in places if p.location_id == chosen), None)
+            if place is not None:
+                name = place.name
+            else:  # a location of my clinics that takes no check-ins (a waiting room)
+                found = await tenancy.get_location(uow, tenant_id=principal.tenant_id, location_id=chosen)
+                name = found.name if found is not None else ""
+            if read.clinic_id not in clinics:
+                clinics |= await clinics_by_id(uow, tenant_id=principal.tenant_id, only={read.clinic_id})
+    context: dict[str, Any] = {
+        "places": places,
+        "location_id": chosen,
+        "location": name,
+        "notice": notice,
+        "error": error,
+        "buttons": BUTTONS,
+        "priorities": PRIORITIES,
+        "called": [],
+        "consulting": [],
+        "waiting": [],
+        "others_waiting": 0,
+    }
+    if read is not None:
+        clinic = clinics.get(read.clinic_id)
+        zone = zone_of(clinic)
+        me = principal.user_id
+        context |= {
+            "clinic": clinic.name if clinic else "",
+            "day": read.day,
+            "now": now.astimezone(zone),
+            "called": [_row(e, zone, now) for e in read.called if e.doctor_id == me],
+            "consulting": [_row(e, zone, now) for e in read.in_consultation if e.doctor_id == me],
+            "waiting": [_row(e, zone, now) for e in read.waiting if e.doctor_id == me],
+            "others_waiting": sum(1 for e in read.waiting if e.doctor_id != me),
+        }
+    return render(request, "doctor/queue.html", context, status_code=status_code)
+
+
+@router.get("")
+async def my_queue(request: Request, principal: DoctorPage, location: str | None = None) -> Response:
+    """My queue at one check-in location today, live: called, in consultation, waiting."""
+    location_id = None
+    if location:
+        location_id = uuid_or_none(location)
+        if location_id is None:
+            raise NotFound("Location not found")
+    notice = next((_NOTICES[v] for v in request.query_params.getlist("done") if v in _NOTICES), None)
+    return await _queue_page(request, principal, location_id, notice=notice)
+
+
+def _back(location_id: uuid.UUID, done: str) -> RedirectResponse:
+    return RedirectResponse(f"/doctor/queue?location={location_id}&done={done}", status_code=303)
+
+
+@router.post("/call-next")
+async def call_next(request: Request, principal: DoctorPage, form: CheckedForm) -> Response:
+    """Call the next patient waiting for me at the form's location."""
+    location_id = uuid_or_none(text(form, "location"))
+    if location_id is None:
+        raise NotFound("Location not found")
+    try:
+        async with context_of(request).db.transaction() as uow:
+            moved = await moves.call_next(
+                uow, scheduling_of(request).clock, principal, location_id=location_id, doctor_id=None
+            )
+    except Conflict as refused:
+        return await _queue_page(
+            request, principal, location_id, error=refused.detail, status_code=refused.status
+        )
+    return _back(moved.location_id, "called")
+
+
+async def _move(
+    request: Request, principal: TenantPrincipal, check_in_id: uuid.UUID, form: CheckedForm, name: str
+) -> Response:
+    """Make one of MOVES on an entry; a refusal shows the form's location's queue again."""
+    try:
+        async with context_of(request).db.transaction() as uow:
+            moved = await moves.apply(
+                uow, scheduling_of(request).clock, principal, check_in_id=check_in_id, move=MOVES[name]
+            )
+    except Conflict as refused:
+        location_id = uuid_or_none(text(form, "location"))
+        return await _queue_page(
+            request, principal, location_id, error=refused.detail, status_code=refused.status
+        )
+    return _back(moved.location_id, name)
+
+
+@router.post("/entries/{check_in_id}/start")
+async def start(
+    request: Request, principal: DoctorPage, check_in_id: uuid.UUID, form: CheckedForm
+) -> Response:
+    """The called patient is in: the consultation (and the appointment) starts."""
+    return await _move(request, principal, check_in_id, form, "start")
+
+
+@router.post("/entries/{check_in_id}/complete")
+async def complete(
+    request: Request, principal: DoctorPage, check_in_id: uuid.UUID, form: CheckedForm
+) -> Response:
+    """The consultation is over: the entry and the appointment are completed."""
+    return await _move(request, principal, check_in_id, form, "complete")
+
+
+@router.post("/entries/{check_in_id}/recall")
+async def recall(
+    request: Request, principal: DoctorPage, check_in_id: uuid.UUID, form: CheckedForm
+) -> Response:
+    """Call a called patient again (the displays announce the ticket again)."""
+    return await _move(request, principal, check_in_id, form, "recall")
+
+
+@router.post("/entries/{check_in_id}/skip")
+async def skip(
+    request: Request, principal: DoctorPage, check_in_id: uuid.UUID, form: CheckedForm
+) -> Response:
+    """Send a waiting or called patient back, behind the on-time patients of their class."""
+    return await _move(request, principal, check_in_id, form, "skip")
+
+
+@router.post("/entries/{check_in_id}/no-show")
+async def no_show(
+    request: Request, principal: DoctorPage, check_in_id: uuid.UUID, form: CheckedForm
+) -> Response:
+    """A called patient never came: the entry and the appointment are no-shows."""
+    return await _move(request, principal, check_in_id, form, "no-show")
