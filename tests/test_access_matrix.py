@@ -601,6 +601,20 @@ MATRIX: list[Case] = [
          other_via_body=True, own=_for({PATIENT: 404}), other=_for({PATIENT: 422})),
     Case("GET", "/app/visit/{desk}", page=True, anonymous=303,
          own=_for({PATIENT: 200}), other=_for({PATIENT: 404})),
+    # The doctor's live queue: doctors only. The target waits in tomorrow's queue for another
+    # doctor, so my call-next finds nobody and only skip can move it (409 otherwise).
+    Case("GET", "/doctor/queue", page=True, anonymous=303, params=lambda t: {"location": t["qlocation"]},
+         own=_for({DOCTORS: 200}), other=_for({DOCTORS: 404})),
+    Case("POST", "/doctor/queue/call-next", page=True, anonymous=303,
+         body=lambda t: {"location": t["qlocation"]}, other_via_body=True,
+         own=_for({DOCTORS: 409}), other=_for({DOCTORS: 404})),
+    Case("POST", "/doctor/queue/entries/{check_in}/skip", page=True, anonymous=303,
+         own=_for({DOCTORS: 303}), other=_for({DOCTORS: 404})),
+    *(
+        Case("POST", f"/doctor/queue/entries/{{check_in}}/{move}", page=True, anonymous=303,
+             own=_for({DOCTORS: 409}), other=_for({DOCTORS: 404}))
+        for move in ("start", "complete", "recall", "no-show")
+    ),
     # (end of check-in page rows)
     Case("POST", "/logout", page=True, fresh_token=True, anonymous=303,
          own=everyone_but_platform(303), other=everyone_but_platform(303)),

@@ -29,6 +29,7 @@ from playwright.async_api import Browser, BrowserContext, expect
 from clinicflow.app import create_app
 from clinicflow.config import Environment, Settings
 from clinicflow.demo import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TENANT_SLUG, Login
+from clinicflow.demo_day import WALK_IN_DOCTOR
 from clinicflow.platform.db import Database
 from clinicflow.web.routing import PageRoute
 from tests.conftest import server_slot
@@ -59,6 +60,8 @@ ROLES: dict[str, Login | None] = {
     "doctor": DEMO_LOGINS[1],  # Dr Okafor, Riverside: the seeded appointment is hers
     "front desk": DEMO_LOGINS[3],  # Riverside's reception
     "tenant admin": ADMIN,
+    # Last, so no page is crawled as her: the demo's live queue is hers (see the queue's test).
+    "walk-in doctor": next(login for login in DEMO_LOGINS if login.email == WALK_IN_DOCTOR),
 }
 
 #: The main page of each app, photographed for the README (docs/screenshots/<app>-<viewport>.png).
@@ -391,3 +394,44 @@ async def test_the_front_page_leads_a_patient_into_the_patient_app(
         await expect(page.get_by_role("heading", name="My appointments")).to_be_visible()
     finally:
         await context.close()
+
+
+async def test_the_doctors_live_queue_passes_axe_and_shows_a_call_made_elsewhere_without_a_reload(
+    visitors: Visitors, site: str
+) -> None:
+    """Dr Tanaka's queue on the demo's live day (patients waiting, one with her): axe-core at
+    both sizes, then a call made through the API appears on the open page by its stream, and
+    a button posts its form."""
+    page = await (await visitors.context("walk-in doctor")).new_page()
+    # htmx's SSE extension announces an open stream with `htmx:sseOpen` (it bubbles).
+    await page.add_init_script(
+        "document.addEventListener('htmx:sseOpen', () => { window.streamOpen = true; })"
+    )
+    try:
+        await page.goto("/doctor/queue")
+        waiting = page.locator("table.queue tbody tr")
+        await expect(waiting.first).to_be_visible()
+        before = await waiting.count()
+        called = page.locator("li.status-called")
+        called_before = await called.count()
+        for viewport, size in VIEWPORTS.items():
+            await page.set_viewport_size(size)  # type: ignore[arg-type]
+            overflow = await page.evaluate("document.documentElement.scrollWidth - innerWidth")
+            assert overflow <= 0, f"/doctor/queue at {viewport} scrolls sideways by {overflow} px"
+            assert await serious_violations(page) == [], viewport
+        await page.evaluate("window.stillTheSamePage = true")
+        await page.wait_for_function("window.streamOpen === true")
+        location_id = await page.locator("input[name=location]").first.get_attribute("value")
+        login = ROLES["walk-in doctor"]
+        assert login is not None
+        async with httpx.AsyncClient(base_url=site, timeout=30) as client:
+            doctor = await _token(client, login)
+            _ok(await client.post(f"/api/v1/queues/{location_id}/call-next", headers=doctor))
+        await expect(waiting).to_have_count(before - 1, timeout=10_000)
+        await expect(called).to_have_count(called_before + 1)
+        assert await page.evaluate("window.stillTheSamePage") is True
+        await called.first.get_by_role("button", name="Recall").click()
+        await expect(page.get_by_role("status")).to_have_text("The patient is called again.")
+        await expect(page.get_by_text("called again once").first).to_be_visible()
+    finally:
+        await page.close()
