@@ -40,7 +40,7 @@ from clinicflow.tenancy import service as tenancy
 from clinicflow.web.access import DoctorPage
 from clinicflow.web.doctor import my_clinics
 from clinicflow.web.forms import CheckedForm, text
-from clinicflow.web.patient_views import N_, uuid_or_none
+from clinicflow.web.patient_views import N_, gettext_for, uuid_or_none
 from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
 from clinicflow.web.weeks import clinics_by_id, scheduling_of, zone_of
@@ -140,6 +140,7 @@ async def _queue_page(
     status_code: int = 200,
 ) -> Response:
     ctx = context_of(request)
+    gettext = gettext_for(request)
     now = scheduling_of(request).clock.now()
     async with ctx.db.reading() as uow:
         clinics = await my_clinics(uow, principal)
@@ -166,8 +167,8 @@ async def _queue_page(
         "location": name,
         "notice": notice,
         "error": error,
-        "buttons": BUTTONS,
-        "priorities": PRIORITIES,
+        "buttons": {name: gettext(label) for name, label in BUTTONS.items()},
+        "priorities": {level: gettext(label) for level, label in PRIORITIES.items()},
         "called": [],
         "consulting": [],
         "waiting": [],
