@@ -229,3 +229,18 @@ async def test_without_check_in_locations_the_page_says_so(day: Day, doctor: Bro
     assert page.status_code == 200, page.text
     assert "None of your clinics takes check-ins yet." in page.text
     assert "sse-connect" not in page.text
+
+
+async def test_the_page_opens_where_patients_wait_for_me_and_offers_the_other_desks(
+    day: Day, desk: str, doctor: Browser
+) -> None:
+    upstairs = await make_desk(day, "First floor desk")
+    await check_in(day, upstairs, at(9, 30), day.patient)
+    page = await doctor.get("/doctor/queue")
+    assert "My queue: First floor desk" in page.text
+    assert waiting_names(page.text) == ["Pat Jones"]
+    assert f'<option value="{desk}">Ground floor desk</option>' in page.text
+    assert f'<option value="{upstairs}" selected>First floor desk</option>' in page.text
+    other = await doctor.get("/doctor/queue", location=desk)
+    assert "My queue: Ground floor desk" in other.text
+    assert "Nobody is waiting for you here." in other.text
