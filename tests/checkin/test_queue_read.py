@@ -6,10 +6,14 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from clinicflow.checkin.models import Priority
+from clinicflow.checkin.queue import service as queue
 from clinicflow.checkin.queue.repository import SNAPSHOT_WITH_NAMES, WAITING_SQL
+from clinicflow.errors import NotFound
+from clinicflow.identity.principal import Grant, TenantPrincipal
 from clinicflow.identity.roles import Role
 from clinicflow.platform.db import Database
 from tests.checkin.queue_support import new_patients, open_day, seat
@@ -151,3 +155,31 @@ async def test_the_waiting_list_is_read_from_its_index_alone(
     assert "Index Only Scan using ix_check_ins_queue" in plan, plan
     assert "Heap Fetches: 0" in plan, plan
     assert "Index Only Scan using ix_check_ins_queue" in full, full
+
+
+async def test_the_staff_queue_with_its_zone_is_what_the_api_shows_staff_and_hidden_from_patients(
+    database: Database, client: httpx.AsyncClient, make_client: ClientFactory, practice: Practice
+) -> None:
+    day = await open_day(database, client, make_client, practice)
+    await seat(database, client, day, await new_patients(database, practice, 2))
+    doctor = TenantPrincipal(
+        subject_id=practice.doctor_id,
+        tenant_id=practice.tenant.id,
+        session_id=uuid.uuid4(),
+        grants=(Grant(Role.DOCTOR, practice.clinic.id),),
+    )
+    patient = TenantPrincipal(
+        subject_id=practice.patient_id,
+        tenant_id=practice.tenant.id,
+        session_id=uuid.uuid4(),
+        grants=(Grant(Role.PATIENT, None),),
+    )
+    now = day.clock.now()
+    async with database.reading() as uow:
+        staff = await queue.read_staff_queue(uow, doctor, location_id=day.location_id, day=None, now=now)
+        api = await queue.read_queue(uow, doctor, location_id=day.location_id, day=None, now=now)
+        with pytest.raises(NotFound):
+            await queue.read_staff_queue(uow, patient, location_id=day.location_id, day=None, now=now)
+    assert staff.timezone == practice.clinic.timezone
+    assert staff.queue == api
+    assert [w.ticket for w in staff.queue.waiting] == ["A-001", "A-002"]

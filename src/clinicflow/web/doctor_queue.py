@@ -38,12 +38,12 @@ from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.pagination import PageParams
 from clinicflow.tenancy import service as tenancy
 from clinicflow.web.access import DoctorPage
-from clinicflow.web.doctor import my_clinics
+from clinicflow.web.doctor import practice_of
 from clinicflow.web.forms import CheckedForm, text
 from clinicflow.web.patient_views import N_, gettext_for, uuid_or_none
 from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
-from clinicflow.web.weeks import clinics_by_id, scheduling_of, zone_of
+from clinicflow.web.weeks import scheduling_of
 
 router = APIRouter(prefix="/doctor/queue", include_in_schema=False, route_class=PageRoute)
 #: Most check-in locations the page offers to choose from.
@@ -105,12 +105,8 @@ def _row(entry: QueueEntryRead, clinic_zone: ZoneInfo, now: datetime) -> Row:
 
 async def _read(
     uow: UnitOfWork, principal: TenantPrincipal, location_id: uuid.UUID, now: datetime
-) -> QueueRead:
-    """The location's whole queue today (404 for what this principal sees only their own of)."""
-    read = await queue.read_queue(uow, principal, location_id=location_id, day=None, now=now)
-    if not isinstance(read, QueueRead):  # a patient's own view: not this page's to show
-        raise NotFound("Location not found")
-    return read
+) -> queue.StaffQueue:
+    return await queue.read_staff_queue(uow, principal, location_id=location_id, day=None, now=now)
 
 
 def _has_mine(read: QueueRead, doctor_id: uuid.UUID) -> bool:
@@ -119,12 +115,12 @@ def _has_mine(read: QueueRead, doctor_id: uuid.UUID) -> bool:
 
 async def _choose(
     uow: UnitOfWork, principal: TenantPrincipal, places: list[CheckInLocationRead], now: datetime
-) -> tuple[uuid.UUID, QueueRead] | None:
+) -> tuple[uuid.UUID, queue.StaffQueue] | None:
     """The first location where patients wait for me today, else the first one, with its queue."""
-    first: tuple[uuid.UUID, QueueRead] | None = None
+    first: tuple[uuid.UUID, queue.StaffQueue] | None = None
     for place in places:
         read = await _read(uow, principal, place.location_id, now)
-        if _has_mine(read, principal.user_id):
+        if _has_mine(read.queue, principal.user_id):
             return place.location_id, read
         first = first or (place.location_id, read)
     return first
@@ -139,31 +135,30 @@ async def _queue_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
+    """The page: three statements for a chosen location (the locations to choose from, then
+    the queue: `read_staff_queue`), the template on the clinic's clock."""
     ctx = context_of(request)
     gettext = gettext_for(request)
     now = scheduling_of(request).clock.now()
+    practice = practice_of(principal)
     async with ctx.db.reading() as uow:
-        clinics = await my_clinics(uow, principal)
         listed, _ = await locations.list_locations(
             uow, principal, clinic_id=None, page=PageParams(limit=LOCATION_LIMIT)
         )
-        places = [p for p in listed if p.clinic_id in clinics]
+        places = [p for p in listed if practice is None or p.clinic_id in practice]
         picked = (location_id, await _read(uow, principal, location_id, now)) if location_id else None
         picked = picked or await _choose(uow, principal, places, now)
-        chosen, read = picked if picked is not None else (None, None)
         name = ""
-        if chosen is not None and read is not None:
-            place = next((p for p in places if p.location_id == chosen), None)
+        if picked is not None:
+            place = next((p for p in places if p.location_id == picked[0]), None)
             if place is not None:
                 name = place.name
             else:  # a location of my clinics that takes no check-ins (a waiting room)
-                found = await tenancy.get_location(uow, tenant_id=principal.tenant_id, location_id=chosen)
+                found = await tenancy.get_location(uow, tenant_id=principal.tenant_id, location_id=picked[0])
                 name = found.name if found is not None else ""
-            if read.clinic_id not in clinics:
-                clinics |= await clinics_by_id(uow, tenant_id=principal.tenant_id, only={read.clinic_id})
     context: dict[str, Any] = {
         "places": places,
-        "location_id": chosen,
+        "location_id": picked[0] if picked else None,
         "location": name,
         "notice": notice,
         "error": error,
@@ -174,12 +169,9 @@ async def _queue_page(
         "waiting": [],
         "others_waiting": 0,
     }
-    if read is not None:
-        clinic = clinics.get(read.clinic_id)
-        zone = zone_of(clinic)
-        me = principal.user_id
+    if picked is not None:
+        read, zone, me = picked[1].queue, ZoneInfo(picked[1].timezone), principal.user_id
         context |= {
-            "clinic": clinic.name if clinic else "",
             "day": read.day,
             "now": now.astimezone(zone),
             "called": [_row(e, zone, now) for e in read.called if e.doctor_id == me],

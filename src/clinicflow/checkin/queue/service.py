@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -160,6 +161,34 @@ async def read_queue(
     if view is View.FULL:
         return _full(location, day, snapshot, now)
     return _own(location, day, snapshot, now, principal.user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffQueue:
+    """A location's whole queue with its clinic's zone, for showing its times on the clinic's clock."""
+
+    queue: QueueRead
+    timezone: str
+
+
+async def read_staff_queue(
+    uow: UnitOfWork,
+    principal: TenantPrincipal,
+    *,
+    location_id: uuid.UUID,
+    day: date | None,
+    now: datetime,
+) -> StaffQueue:
+    """What `read_queue` answers the clinic's queue readers, with the clinic's zone; 404 for
+    anyone else (a patient reads their own entries through `read_queue`). Two statements."""
+    location = await location_or_raise(uow, tenant_id=principal.tenant_id, location_id=location_id)
+    if access.queue_view(principal, location.clinic_id) is not View.FULL:
+        raise NotFound("Location not found")
+    day = day or local_day(location, now)
+    snapshot = await queries.snapshot(
+        uow, tenant_id=principal.tenant_id, location_id=location_id, day=day, now=now, names=True
+    )
+    return StaffQueue(_full(location, day, snapshot, now), location.timezone)
 
 
 async def announce(
