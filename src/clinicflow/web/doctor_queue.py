@@ -77,11 +77,14 @@ PRIORITIES = {0: N_("Urgent"), 1: N_("High"), 2: N_("Normal")}
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One of my queue entries as the page shows it, on the clinic's clock."""
+    """One of my queue entries as the page shows it, its times on the clinic's clock."""
 
     entry: QueueEntryRead
-    appointment_at: datetime
-    since: datetime | None  # called or started, for the called and in-consultation lists
+    number: int  # 1 is the next I call (waiting); the order shown otherwise
+    appointment_at: str  # HH:MM
+    appointment_iso: str
+    since: str  # called or started (HH:MM), for the called and in-consultation lists
+    since_iso: str
     minutes: int  # waited (waiting), or since called / started
     moves: tuple[str, ...]
 
@@ -91,16 +94,26 @@ def moves_of(status: str) -> tuple[str, ...]:
     return tuple(name for name, move in MOVES.items() if status in move.leaving)
 
 
-def _row(entry: QueueEntryRead, clinic_zone: ZoneInfo, now: datetime) -> Row:
+def _row(number: int, entry: QueueEntryRead, clinic_zone: ZoneInfo, now: datetime) -> Row:
     since = entry.started_at if entry.status == "in_consultation" else entry.called_at
     minutes = entry.waited_minutes if since is None else estimates.minutes_of(now - since)
+    starts = entry.appointment_starts_at.astimezone(clinic_zone)
+    shown = since.astimezone(clinic_zone) if since is not None else None
     return Row(
         entry,
-        entry.appointment_starts_at.astimezone(clinic_zone),
-        since.astimezone(clinic_zone) if since is not None else None,
+        number,
+        starts.strftime("%H:%M"),
+        starts.isoformat(),
+        shown.strftime("%H:%M") if shown else "",
+        shown.isoformat() if shown else "",
         minutes,
         moves_of(entry.status),
     )
+
+
+def _rows(entries: list[QueueEntryRead], doctor_id: uuid.UUID, zone: ZoneInfo, now: datetime) -> list[Row]:
+    mine = (e for e in entries if e.doctor_id == doctor_id)
+    return [_row(n, e, zone, now) for n, e in enumerate(mine, start=1)]
 
 
 async def _read(
@@ -174,9 +187,9 @@ async def _queue_page(
         context |= {
             "day": read.day,
             "now": now.astimezone(zone),
-            "called": [_row(e, zone, now) for e in read.called if e.doctor_id == me],
-            "consulting": [_row(e, zone, now) for e in read.in_consultation if e.doctor_id == me],
-            "waiting": [_row(e, zone, now) for e in read.waiting if e.doctor_id == me],
+            "called": _rows(read.called, me, zone, now),
+            "consulting": _rows(read.in_consultation, me, zone, now),
+            "waiting": _rows(read.waiting, me, zone, now),
             "others_waiting": sum(1 for e in read.waiting if e.doctor_id != me),
         }
     return render(request, "doctor/queue.html", context, status_code=status_code)
