@@ -244,3 +244,22 @@ async def test_the_page_opens_where_patients_wait_for_me_and_offers_the_other_de
     other = await doctor.get("/doctor/queue", location=desk)
     assert "My queue: Ground floor desk" in other.text
     assert "Nobody is waiting for you here." in other.text
+
+
+async def test_the_live_refresh_gets_the_queue_alone(day: Day, desk: str, doctor: Browser) -> None:
+    await three_waiting(day, desk)
+    page = await doctor.get("/doctor/queue", location=desk)
+    assert page.headers["vary"] == "HX-Request"
+    live = await doctor.client.get("/doctor/queue", params={"location": desk}, headers={"HX-Request": "true"})
+    assert live.status_code == 200, live.text
+    assert live.headers["vary"] == "HX-Request"
+    assert live.text.lstrip().startswith('<div id="queue"')
+    assert "<html" not in live.text
+    assert "<h1>" not in live.text
+    assert waiting_names(live.text) == ["Pat Jones", "Ben Early", "Cleo Late"]
+
+    def moves(html: str) -> list[str]:
+        return [a for a in re.findall(r'action="([^"]+)"', html) if a.startswith("/doctor/queue/")]
+
+    assert moves(live.text) == moves(page.text)
+    assert len(moves(live.text)) == 4  # call next, and each waiting patient's skip

@@ -11,7 +11,8 @@ that move) shows the page again with the reason and changes nothing.
 
 Live: the page follows `queue:<location_id>` through its session cookie and fetches its
 queue again on `queue.updated` (every arrival and move publishes it), on `sse:reset`, and
-once a minute so the minutes waited keep counting.
+once a minute so the minutes waited keep counting; htmx's re-fetch (`HX-Request`) gets the
+queue's fragment alone.
 """
 
 from __future__ import annotations
@@ -147,22 +148,27 @@ async def _queue_page(
     notice: str | None = None,
     error: str | None = None,
     status_code: int = 200,
+    fragment: bool = False,
 ) -> Response:
     """The page: three statements for a chosen location (the locations to choose from, then
-    the queue: `read_staff_queue`), the template on the clinic's clock."""
+    the queue: `read_staff_queue`), the template on the clinic's clock. The `fragment` (the
+    live part htmx re-fetches) is the queue alone: two statements, no layout."""
     ctx = context_of(request)
     gettext = gettext_for(request)
     now = scheduling_of(request).clock.now()
     practice = practice_of(principal)
+    fragment = fragment and location_id is not None
+    places: list[CheckInLocationRead] = []
     async with ctx.db.reading() as uow:
-        listed, _ = await locations.list_locations(
-            uow, principal, clinic_id=None, page=PageParams(limit=LOCATION_LIMIT)
-        )
-        places = [p for p in listed if practice is None or p.clinic_id in practice]
+        if not fragment:
+            listed, _ = await locations.list_locations(
+                uow, principal, clinic_id=None, page=PageParams(limit=LOCATION_LIMIT)
+            )
+            places = [p for p in listed if practice is None or p.clinic_id in practice]
         picked = (location_id, await _read(uow, principal, location_id, now)) if location_id else None
         picked = picked or await _choose(uow, principal, places, now)
         name = ""
-        if picked is not None:
+        if picked is not None and not fragment:
             place = next((p for p in places if p.location_id == picked[0]), None)
             if place is not None:
                 name = place.name
@@ -192,7 +198,10 @@ async def _queue_page(
             "waiting": _rows(read.waiting, me, zone, now),
             "others_waiting": sum(1 for e in read.waiting if e.doctor_id != me),
         }
-    return render(request, "doctor/queue.html", context, status_code=status_code)
+    template = "doctor/_queue.html" if fragment else "doctor/queue.html"
+    response = render(request, template, context, status_code=status_code)
+    response.headers["Vary"] = "HX-Request"  # the same address answers the page or its live part
+    return response
 
 
 @router.get("")
@@ -204,7 +213,8 @@ async def my_queue(request: Request, principal: DoctorPage, location: str | None
         if location_id is None:
             raise NotFound("Location not found")
     notice = next((_NOTICES[v] for v in request.query_params.getlist("done") if v in _NOTICES), None)
-    return await _queue_page(request, principal, location_id, notice=notice)
+    fragment = request.headers.get("hx-request") == "true"
+    return await _queue_page(request, principal, location_id, notice=notice, fragment=fragment)
 
 
 def _back(location_id: uuid.UUID, done: str) -> RedirectResponse:
