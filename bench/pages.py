@@ -10,7 +10,8 @@ alternating rounds at the same concurrency, on the same server, in the same run:
 - "doctor's queue": `GET /doctor/queue?location=…` with the doctor's cookie (their clinics,
   the check-in locations to choose from, the queue, the template) vs `GET
   /api/v1/queues/{location_id}` with the same doctor's bearer token, QUEUE_WAITING patients
-  waiting for that doctor today (one already with them).
+  waiting for that doctor today (one already with them); and the same page as htmx re-fetches
+  it on every queue event (`HX-Request`: the queue's fragment alone) vs the same endpoint.
 
 Targets: the page serves at least 70% of the API's throughput, with p95 < 50 ms at
 16 clients. The page does what the endpoint does (the principal, the same service
@@ -296,6 +297,13 @@ def report(*, rounds: int, seconds: float, clients: int = 16) -> str:
             },
             "doctor's queue": {
                 "page": (f"/doctor/queue?location={world.location_id}", {"Cookie": doctor_cookies}),
+                "api": (f"/api/v1/queues/{world.location_id}", {"Authorization": f"Bearer {doctor_token}"}),
+            },
+            "doctor's queue, live re-fetch": {
+                "page": (
+                    f"/doctor/queue?location={world.location_id}",
+                    {"Cookie": doctor_cookies, "HX-Request": "true"},
+                ),
                 "api": (f"/api/v1/queues/{world.location_id}", {"Authorization": f"Bearer {doctor_token}"}),
             },
         }
