@@ -211,20 +211,16 @@ async def _arrival(
 
 
 async def _publish(uow: UnitOfWork, visit: Visit, desk: Desk, check_in: CheckIn) -> None:
-    """`queue.updated` to the location's followers, `appointment.updated` to the patient's."""
-    await events.queue_changed(
-        uow,
-        tenant_id=visit.tenant_id,
-        clinic_id=visit.clinic_id,
-        location_id=desk.location_id,
-        reason="checked_in",
-        ticket=check_in.ticket,
-        doctor_id=visit.doctor_id,
-    )
-    await events.visit_changed(
-        uow,
-        tenant_id=visit.tenant_id,
-        appointment_id=visit.id,
-        patient_id=visit.patient_id,
-        status="checked_in",
-    )
+    """`queue.updated` to the location's followers, `appointment.updated` to the patient's:
+    one statement."""
+    notices = [
+        events.queue_notice(
+            clinic_id=visit.clinic_id,
+            location_id=desk.location_id,
+            reason="checked_in",
+            ticket=check_in.ticket,
+            doctor_id=visit.doctor_id,
+        ),
+        events.visit_notice(appointment_id=visit.id, patient_id=visit.patient_id, status="checked_in"),
+    ]
+    await events.publish_notices(uow, notices, tenant_id=visit.tenant_id)

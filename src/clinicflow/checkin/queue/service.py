@@ -23,7 +23,6 @@ from clinicflow.checkin.queue.schemas import OwnPlaceRead, OwnQueueRead, QueueEn
 from clinicflow.errors import NotFound
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.db import UnitOfWork
-from clinicflow.platform.realtime import publish_many
 from clinicflow.realtime.policy import patient_channel
 
 #: What a waiting patient hears on their `patient:` channel when their place or estimate moves.
@@ -181,17 +180,16 @@ async def announce(
     old, new = board(before, default, now), board(after, default, now)
     patients = {e.id: e.patient_id for e in (*before.waiting, *before.active, *after.waiting)}
     moved_entries = list(moved)
-    for entry in moved_entries:
-        await events.queue_changed(
-            uow,
-            tenant_id=tenant_id,
+    notices: list[events.Notice] = [
+        events.queue_notice(
             clinic_id=location.clinic_id,
             location_id=location.location_id,
             reason=reason,
             ticket=entry.ticket,
             doctor_id=entry.doctor_id,
         )
-    notices: list[tuple[str, str, dict[str, object]]] = []
+        for entry in moved_entries
+    ]
     for entry in moved_entries:
         if entry.id not in new:
             data = {
@@ -206,4 +204,4 @@ async def announce(
             notices.append(
                 (patient_channel(patients[check_in_id]), QUEUE_POSITION, data | estimate.as_event())
             )
-    await publish_many(uow, notices, tenant_id=tenant_id)
+    await events.publish_notices(uow, notices, tenant_id=tenant_id)

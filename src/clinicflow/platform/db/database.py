@@ -39,6 +39,10 @@ _current_uow: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar
 
 _READ_ONLY = "clinicflow_read_only"
 _READ_ONLY_SESSION = "-c default_transaction_read_only=on"
+#: Every connection's session settings. JIT off: our statements are short OLTP ones, and
+#: when a stale or skewed estimate crosses `jit_above_cost` PostgreSQL spends tens of
+#: milliseconds compiling a query that runs in one (docs/decisions.md, 2026-12-04).
+SESSION_OPTIONS = "-c jit=off"
 
 
 @event.listens_for(Session, "before_flush")
@@ -205,6 +209,8 @@ class Database:
         # No pool_pre_ping: it costs a round trip on every checkout (it halved
         # throughput in bench/). A connection that dies is invalidated by
         # SQLAlchemy on the first disconnect error; recycling bounds idle age.
+        in_url = make_url(url).query.get("options")
+        options = " ".join(filter(None, [in_url if isinstance(in_url, str) else None, SESSION_OPTIONS]))
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
@@ -214,13 +220,14 @@ class Database:
             connect_args={
                 "application_name": f"{self.application_name}-write",
                 "connect_timeout": connect_timeout,
+                "options": options,
             },
         )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Reads: their own autocommit, read-only connections (see _read_engine), connected
         # as the engine connects (the dialect's arguments, including its psycopg adapters).
         _, connect_args = self.engine.dialect.create_connect_args(make_url(url))
-        read_options = " ".join(filter(None, [connect_args.get("options"), _READ_ONLY_SESSION]))
+        read_options = " ".join(filter(None, [options, _READ_ONLY_SESSION]))
         if orm_read_pool_size is None:
             orm_read_pool_size = max(1, pool_size // 2) + max_overflow // 2
         self.read_engine = _read_engine(
