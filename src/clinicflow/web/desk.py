@@ -4,7 +4,8 @@ Today is each clinic's own today, on its own clock, for the clinics where the
 user holds a grant (tenant-wide grants: every clinic). A patient is found by
 their email; their page lists their upcoming appointments (to move or cancel)
 and leads to booking for them (`desk_booking.py`). Waitlists are in
-`desk_waitlist.py`. Check-in and the live queue come with the check-in pages.
+`desk_waitlist.py`. Checking a patient in (and overriding the window) is
+`desk_checkin.py`; what today shows of arrivals, `desk_arrivals.py`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -32,6 +33,7 @@ from clinicflow.scheduling.schemas import AppointmentRead, CancelIn
 from clinicflow.scheduling.state import Action
 from clinicflow.tenancy.schemas import ClinicRead
 from clinicflow.web.access import DeskPage
+from clinicflow.web.desk_arrivals import CHECKABLE, Arrivals, arrivals_at, channels_of
 from clinicflow.web.forms import CheckedForm, text, validated
 from clinicflow.web.rendering import field_errors, render
 from clinicflow.web.routing import PageRoute
@@ -52,7 +54,18 @@ _NOTICES = {
     "booked": "The appointment is booked.",
     "rescheduled": "The appointment is moved.",
     "cancelled": "The appointment is cancelled.",
+    "checked_in": "The patient is checked in.",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicDay:
+    """One clinic's today: its clock now, its appointments, where and who has arrived."""
+
+    clinic: ClinicRead
+    now: datetime
+    visits: list[Visit]
+    arrivals: Arrivals
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,22 +116,51 @@ def notice_of(request: Request) -> str | None:
 
 @router.get("")
 async def today(request: Request, principal: DeskPage) -> Response:
-    """Today's appointments of each of my clinics, with their status."""
+    """Today's appointments of each of my clinics: their status, tickets, a check-in button."""
+    return await today_page(request, principal)
+
+
+async def today_page(
+    request: Request,
+    principal: TenantPrincipal,
+    *,
+    refusal: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The today page; after a refused check-in, with the refusal (and its override) on top."""
     ctx = context_of(request)
     now = scheduling_of(request).clock.now()
     days = []
     async with ctx.db.reading() as uow:
         clinics = await desk_clinics(uow, principal)
+        arrivals: dict[uuid.UUID, Arrivals] = {}
         for clinic in clinics.values():
             zone = zone_of(clinic)
             start, end = day_bounds(now.astimezone(zone).date(), zone)
             appointments = await appointments_between(
                 uow, principal, start=start, end=end, clinic_id=clinic.id
             )
-            days.append(
-                (clinic, now.astimezone(zone), await visits_of(uow, principal, appointments, clinics))
-            )
-    return render(request, "desk/today.html", {"days": days, "notice": notice_of(request)})
+            arrivals[clinic.id] = await arrivals_at(uow, principal, clinic, now)
+            visits = await visits_of(uow, principal, appointments, clinics)
+            days.append(ClinicDay(clinic, now.astimezone(zone), visits, arrivals[clinic.id]))
+    if refusal is not None:
+        refused = next(
+            (v for d in days for v in d.visits if v.appointment.id == refusal["appointment_id"]), None
+        )
+        refusal = {**refusal, "visit": refused, "desks": [], "chosen": None}
+        if refused is not None:
+            at = arrivals[refused.appointment.clinic_id]
+            refusal.update(desks=at.desks, chosen=at.desk_for(refused.appointment.location_id))
+    context = {
+        "days": days,
+        "notice": notice_of(request),
+        "channels": channels_of(list(clinics.values()), arrivals),
+        "checkable": CHECKABLE,
+        "refusal": refusal,
+        "errors": errors or {},
+    }
+    return render(request, "desk/today.html", context, status_code=status_code)
 
 
 def _is_patient(user: UserRead) -> bool:

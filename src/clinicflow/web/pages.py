@@ -11,6 +11,7 @@ from clinicflow.web import (
     booking,
     desk,
     desk_booking,
+    desk_checkin,
     desk_waitlist,
     doctor,
     doctor_planner,
@@ -43,6 +44,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(doctor_planner.router)
     app.include_router(desk.router)
     app.include_router(desk_booking.router)
+    app.include_router(desk_checkin.router)
     app.include_router(desk_waitlist.router)
     app.include_router(admin_home.router)
     app.include_router(clinics.router)
