@@ -19,13 +19,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from clinicflow.errors import ClinicflowError, NotFound
-from clinicflow.identity import directory
+from clinicflow.identity import directory, family
 from clinicflow.identity import service as identity
 from clinicflow.identity.access import context_of
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.identity.roles import Role
-from clinicflow.identity.schemas import DoctorRead, UserRead
+from clinicflow.identity.schemas import DependantRead, DoctorRead, GuardianRead, Relationship, UserRead
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.pagination import PageParams
 from clinicflow.scheduling import booking
@@ -55,6 +55,8 @@ _NOTICES = {
     "rescheduled": "The appointment is moved.",
     "cancelled": "The appointment is cancelled.",
     "checked_in": "The patient is checked in.",
+    "linked": "The dependant is linked.",
+    "unlinked": "The dependant is unlinked.",
 }
 
 
@@ -163,6 +165,26 @@ async def today_page(
     return render(request, "desk/today.html", context, status_code=status_code)
 
 
+@dataclass(frozen=True, slots=True)
+class Family:
+    """A patient's guardian links as the desk sees them (`None`: the desk may not read them)."""
+
+    dependants: list[DependantRead] | None
+    guardians: list[GuardianRead] | None
+
+
+async def family_of(uow: UnitOfWork, principal: TenantPrincipal, patient_id: uuid.UUID) -> Family:
+    """The patient's dependants and guardians, for staff who manage families (`family:manage`);
+    for other staff the service's answer is that there is nothing to show them."""
+    try:
+        page = PageParams(limit=100)
+        dependants, _ = await family.list_dependants(uow, principal, patient_id=patient_id, page=page)
+        guardians = await family.list_guardians(uow, principal, patient_id=patient_id)
+    except NotFound:
+        return Family(None, None)
+    return Family(dependants, guardians)
+
+
 def _is_patient(user: UserRead) -> bool:
     return any(grant.role is Role.PATIENT for grant in user.grants)
 
@@ -203,15 +225,18 @@ async def find_patient(
     return render(request, "desk/patients.html", context, status_code=422 if malformed else 200)
 
 
-async def _patient_page(
+async def patient_view(
     request: Request,
     principal: TenantPrincipal,
     patient_id: uuid.UUID,
     q: str | None,
     *,
     errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    """A patient's page: their appointments, their family, the doctors to book with; after a
+    refused form, with its messages (`errors`) and what was typed (`values`)."""
     ctx = context_of(request)
     now = scheduling_of(request).clock.now()
     async with ctx.db.reading() as uow:
@@ -221,6 +246,7 @@ async def _patient_page(
             uow, principal, start=now - timedelta(hours=12), end=now + UPCOMING, patient_id=patient_id
         )
         visits = await visits_of(uow, principal, appointments, clinics)
+        relatives = await family_of(uow, principal, patient_id)
         doctors: list[DoctorRead] = []
         if q is not None:
             doctors, _ = await directory.search_doctors(
@@ -239,6 +265,9 @@ async def _patient_page(
         "q": q,
         "notice": notice_of(request),
         "errors": errors or {},
+        "family": relatives,
+        "relationships": [r.value for r in Relationship],
+        "values": values or {},
         "movable": ("scheduled", "confirmed"),
         "cancellable": ("scheduled", "confirmed", "checked_in"),
     }
@@ -253,7 +282,7 @@ async def patient_page(
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     """A patient's upcoming appointments (move, cancel) and the doctors to book them with."""
-    return await _patient_page(request, principal, patient_id, q)
+    return await patient_view(request, principal, patient_id, q)
 
 
 @router.post("/appointments/{appointment_id}/cancel")
@@ -279,7 +308,7 @@ async def cancel(
             patient_id = booking.read(await booking.get_visible(uow, principal, appointment_id)).patient_id
         errors = field_errors(refused)
         errors[f"reason-{appointment_id}"] = errors.pop(f"reason-{appointment_id}.reason", errors["form"])
-        return await _patient_page(
+        return await patient_view(
             request, principal, patient_id, None, errors=errors, status_code=refused.status
         )
     return RedirectResponse(f"/desk/patients/{cancelled.patient_id}?cancelled=1", status_code=303)

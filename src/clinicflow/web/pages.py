@@ -12,12 +12,14 @@ from clinicflow.web import (
     desk,
     desk_booking,
     desk_checkin,
+    desk_family,
     desk_waitlist,
     doctor,
     doctor_planner,
     patient,
     patient_appointment,
     patient_checkin,
+    patient_family,
     patient_profile,
     patient_waitlist,
     signin,
@@ -38,6 +40,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(booking.router)
     app.include_router(patient_appointment.router)
     app.include_router(patient_checkin.router)
+    app.include_router(patient_family.router)
     app.include_router(patient_waitlist.router)
     app.include_router(patient_profile.router)
     app.include_router(doctor.router)
@@ -45,6 +48,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(desk.router)
     app.include_router(desk_booking.router)
     app.include_router(desk_checkin.router)
+    app.include_router(desk_family.router)
     app.include_router(desk_waitlist.router)
     app.include_router(admin_home.router)
     app.include_router(clinics.router)
