@@ -94,6 +94,14 @@ async def test_several_desks_are_a_choice_starting_on_the_first(
             text("SELECT location_id::text FROM check_ins WHERE appointment_id = :a"), {"a": booked["id"]}
         )
         assert where.scalar_one() == second
+    later = await day.book(at(14))
+    refused = await desk.post(f"/desk/appointments/{later['id']}/check-in", {"location_id": second})
+    assert refused.status_code == 409
+    override = re.search(
+        r'<select id="override-location" name="location_id"[^>]*>(.*?)</select>', refused.text, re.S
+    )
+    assert override is not None, refused.text
+    assert f'<option value="{second}" selected>' in override.group(1)
 
 
 async def test_outside_the_window_the_refusal_is_said_and_the_override_needs_a_reason(

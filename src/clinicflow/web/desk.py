@@ -153,7 +153,8 @@ async def today_page(
         refusal = {**refusal, "visit": refused, "desks": [], "chosen": None}
         if refused is not None:
             at = arrivals[refused.appointment.clinic_id]
-            refusal.update(desks=at.desks, chosen=at.desk_for(refused.appointment.location_id))
+            asked = refusal.get("location_id") or refused.appointment.location_id
+            refusal.update(desks=at.desks, chosen=at.desk_for(asked))
     context = {
         "days": days,
         "notice": notice_of(request),

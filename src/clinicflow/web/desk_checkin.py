@@ -24,6 +24,7 @@ from clinicflow.web.access import DeskPage
 from clinicflow.web.desk import today_page
 from clinicflow.web.desk_arrivals import checkin_of, refusal_of
 from clinicflow.web.forms import CheckedForm, text, validated
+from clinicflow.web.patient_views import uuid_or_none
 from clinicflow.web.rendering import field_errors
 from clinicflow.web.routing import PageRoute
 
@@ -54,6 +55,7 @@ async def check_in(
         raise
     except ClinicflowError as refused:
         refusal = refusal_of(refused, appointment_id)
+        refusal["location_id"] = uuid_or_none(text(form, "location_id"))
         return await today_page(
             request, principal, refusal=refusal, errors=field_errors(refused), status_code=refused.status
         )
@@ -85,6 +87,7 @@ async def check_in_anyway(
     except ClinicflowError as refused:
         refusal = refusal_of(refused, appointment_id)  # a missing reason: the form again
         refusal.update(overridable=refused.code == "VALIDATION_FAILED", reason=values["reason"])
+        refusal["location_id"] = uuid_or_none(text(form, "location_id"))
         return await today_page(
             request, principal, refusal=refusal, errors=field_errors(refused), status_code=refused.status
         )
