@@ -192,3 +192,27 @@ async def test_without_the_token_or_for_a_patient_or_another_tenant_nothing_chan
         assert "Appointment not found" in hidden.text
     assert await count_rows(database, "check_ins") == 0
     assert await _status(day, booked["id"]) == "scheduled"
+
+
+async def test_the_page_follows_what_a_check_in_publishes(
+    day: Day, desk: Browser, database: Database
+) -> None:
+    """The page's stream passes the cookie and channel checks (503: no hub in process), and a
+    check-in publishes `queue.updated` on the page's queue channel at once (the clinic
+    channel's `appointment.updated` comes from scheduling's event job, run by the worker)."""
+    location = await make_desk(day)
+    booked = await day.book(at(9, 30))
+    page = await desk.get("/desk")
+    channels = re.search(r'sse-connect="/api/v1/events/stream\?channels=([^"]+)"', page.text)
+    assert channels is not None, page.text
+    assert channels.group(1) == f"clinic:{day.clinic.id},queue:{location}"
+    stream = await desk.client.get("/api/v1/events/stream", params={"channels": channels.group(1)})
+    assert stream.status_code == 503
+    assert (await desk.post(f"/desk/appointments/{booked['id']}/check-in")).status_code == 303
+    async with database.engine.connect() as conn:
+        published = await conn.execute(
+            text("SELECT channel, type FROM realtime_events WHERE channel = ANY(:c) ORDER BY channel"),
+            {"c": channels.group(1).split(",")},
+        )
+        seen = {(row.channel, row.type) for row in published}
+    assert (f"queue:{location}", "queue.updated") in seen
