@@ -4,9 +4,14 @@ said next to the field and changes nothing, a nurse is shown the service's refus
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
+from clinicflow.errors import NotFound
+from clinicflow.identity import family
 from clinicflow.identity.models import User
+from clinicflow.identity.principal import Grant, TenantPrincipal
 from clinicflow.identity.roles import Role
 from clinicflow.platform.db import Database
 from tests.conftest import ClientFactory, count_rows
@@ -168,3 +173,32 @@ async def test_a_nurse_sees_the_rule_and_nothing_changes_without_the_token_or_el
     ).status_code == 404
     assert await _dependants(day, day.patient) == [str(kid.id)]
     assert await count_rows(database, "patient_guardians") == 1
+
+
+def _as(day: Day, user: User, role: Role) -> TenantPrincipal:
+    grants = (Grant(role, None),)
+    return TenantPrincipal(
+        subject_id=user.id, tenant_id=day.tenant.id, session_id=uuid.uuid4(), grants=grants
+    )
+
+
+async def test_a_patients_guardians_are_read_by_the_patient_or_the_desk_only(
+    day: Day, database: Database, reception: User
+) -> None:
+    kid = await day.person(Role.PATIENT, "Kit Jones")
+    neighbour = await day.person(Role.PATIENT, "Nora Next")
+    await _link(day, day.patient, kid)
+    async with database.reading() as uow:
+        for reader in (_as(day, kid, Role.PATIENT), _as(day, reception, Role.RECEPTIONIST)):
+            found = await family.list_guardians(uow, reader, patient_id=kid.id)
+            assert [(g.guardian_id, g.full_name, g.relationship.value) for g in found] == [
+                (day.patient.id, "Pat Jones", "child")
+            ]
+        assert (
+            await family.list_guardians(uow, _as(day, day.patient, Role.PATIENT), patient_id=day.patient.id)
+            == []
+        )
+        with pytest.raises(NotFound):
+            await family.list_guardians(uow, _as(day, neighbour, Role.PATIENT), patient_id=kid.id)
+        with pytest.raises(NotFound):  # staff are nobody's dependants
+            await family.list_guardians(uow, _as(day, reception, Role.RECEPTIONIST), patient_id=reception.id)
