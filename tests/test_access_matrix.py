@@ -601,7 +601,25 @@ MATRIX: list[Case] = [
          other_via_body=True, own=_for({PATIENT: 404}), other=_for({PATIENT: 422})),
     Case("GET", "/app/visit/{desk}", page=True, anonymous=303,
          own=_for({PATIENT: 200}), other=_for({PATIENT: 404})),
+    # The desk checks in (tomorrow's visit: TOO_EARLY, said on the page); the override is for
+    # reception (a nurse is shown the service's 403); B's appointment is the 404 page.
+    Case("POST", "/desk/appointments/{appointment}/check-in", page=True, anonymous=303,
+         own=_for({DESK: 409}), other=_for({DESK: 404})),
+    Case("POST", "/desk/appointments/{appointment}/check-in/override", page=True, anonymous=303,
+         body=lambda t: {"reason": "matrix"},
+         own=_for({frozenset({R.RECEPTIONIST}): 303, frozenset({R.NURSE}): 403}), other=_for({DESK: 404})),
     # (end of check-in page rows)
+    # --- family pages
+    # A patient's own family; reception links and unlinks (a nurse is shown the service's 403),
+    # a path naming B's patient is the 404 page.
+    Case("GET", "/app/family", page=True, anonymous=303,
+         own=_for({PATIENT: 200}), other=_for({PATIENT: 200})),
+    Case("POST", "/desk/patients/{patient}/dependants", page=True, anonymous=303,
+         body=lambda t: {"dependant": t["patient2"], "relationship": "child"},
+         own=_for({frozenset({R.RECEPTIONIST}): 303, frozenset({R.NURSE}): 403}), other=_for({DESK: 404})),
+    Case("POST", "/desk/patients/{patient}/dependants/{dependant}/unlink", page=True, anonymous=303,
+         own=_for({frozenset({R.RECEPTIONIST}): 303, frozenset({R.NURSE}): 403}), other=_for({DESK: 404})),
+    # (end of family page rows)
     Case("POST", "/logout", page=True, fresh_token=True, anonymous=303,
          own=everyone_but_platform(303), other=everyone_but_platform(303)),
 ]

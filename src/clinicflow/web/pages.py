@@ -11,12 +11,15 @@ from clinicflow.web import (
     booking,
     desk,
     desk_booking,
+    desk_checkin,
+    desk_family,
     desk_waitlist,
     doctor,
     doctor_planner,
     patient,
     patient_appointment,
     patient_checkin,
+    patient_family,
     patient_profile,
     patient_waitlist,
     signin,
@@ -37,12 +40,15 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(booking.router)
     app.include_router(patient_appointment.router)
     app.include_router(patient_checkin.router)
+    app.include_router(patient_family.router)
     app.include_router(patient_waitlist.router)
     app.include_router(patient_profile.router)
     app.include_router(doctor.router)
     app.include_router(doctor_planner.router)
     app.include_router(desk.router)
     app.include_router(desk_booking.router)
+    app.include_router(desk_checkin.router)
+    app.include_router(desk_family.router)
     app.include_router(desk_waitlist.router)
     app.include_router(admin_home.router)
     app.include_router(clinics.router)
