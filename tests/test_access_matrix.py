@@ -41,6 +41,7 @@ from clinicflow.identity.schemas import DependantIn, Relationship
 from clinicflow.identity.tokens import TokenKeys, verify_access_token
 from clinicflow.platform.clock import SystemClock
 from clinicflow.platform.db import Database, UnitOfWork
+from clinicflow.realtime.display import DisplayClaims, DisplayKeys
 from clinicflow.scheduling import booking
 from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.scheduling.models import AvailabilityPlan, AvailabilityRule, TimeOff
@@ -601,6 +602,10 @@ MATRIX: list[Case] = [
          other_via_body=True, own=_for({PATIENT: 404}), other=_for({PATIENT: 422})),
     Case("GET", "/app/visit/{desk}", page=True, anonymous=303,
          own=_for({PATIENT: 200}), other=_for({PATIENT: 404})),
+    # The waiting room's screen: its display token authorizes it, not a session (B's token opens
+    # B's board; another location's or a forged token is a 404: tests/web/test_display_pages.py).
+    Case("GET", "/display/{desk}", page=True, anonymous=200, params=lambda t: {"token": t["display"]},
+         own={role: 200 for role in Role}, other={role: 200 for role in Role}),
     # (end of check-in page rows)
     Case("POST", "/logout", page=True, fresh_token=True, anonymous=303,
          own=everyone_but_platform(303), other=everyone_but_platform(303)),
@@ -658,7 +663,11 @@ class World:
 
 
 async def _targets(
-    database: Database, tenant: Tenant, client: httpx.AsyncClient, qr: QrKeys | None = None
+    database: Database,
+    tenant: Tenant,
+    client: httpx.AsyncClient,
+    qr: QrKeys | None = None,
+    display: DisplayKeys | None = None,
 ) -> dict[str, str]:
     """Fresh objects for one cell to act on (mutations must not see each other's leftovers)."""
     clinic = await make_clinic(database, tenant_id=tenant.id)
@@ -757,7 +766,7 @@ async def _targets(
             data=JoinIn(clinic_id=sclinic.id, doctor_id=doctor.id, patient_id=patient.id),
         )
         queued = await _queued_check_in(uow, tenant.id, booker, sclinic.id, doctor.id, patient2.id)
-        checkin = await _checkin_targets(uow, tenant, booker, sclinic.id, patient.id, qr)
+        checkin = await _checkin_targets(uow, tenant, booker, sclinic.id, patient.id, qr, display)
     return {
         **queued,
         **checkin,
@@ -827,8 +836,10 @@ async def _checkin_targets(
     clinic_id: uuid.UUID,
     patient_id: uuid.UUID,
     qr: QrKeys | None,
+    display: DisplayKeys | None = None,
 ) -> dict[str, str]:
-    """A check-in desk at the scheduling clinic (its only one), its code, and a dependant."""
+    """A check-in desk at the scheduling clinic (its only one), its code, its screen's display
+    token, and a dependant."""
     from clinicflow.tenancy import service as tenancy
     from clinicflow.tenancy.schemas import LocationCreate
 
@@ -852,7 +863,10 @@ async def _checkin_targets(
     )
     keys = qr or QrKeys("unused", ["1"])
     token = keys.sign(QrClaims(tenant.id, desk.id, QrMode.PRINTED, 1, 0))
-    return {"desk": str(desk.id), "qr": token, "dependant": str(dependant.id)}
+    screen = (display or DisplayKeys("unused")).issue(
+        DisplayClaims(tenant.id, desk.id, datetime.now(UTC) + timedelta(days=1))
+    )
+    return {"desk": str(desk.id), "qr": token, "display": screen, "dependant": str(dependant.id)}
 
 
 async def _someone_elses_session(database: Database, client: httpx.AsyncClient, tenant: Tenant) -> str:
@@ -943,8 +957,9 @@ async def test_access_matrix(
     keys = TokenKeys(settings.secret_key or "")
     qr = QrKeys(settings.secret_key or "", settings.checkin_qr_key_ids.split(","))
     signer = CookieSigner(settings.secret_key or "", idle_timeout=timedelta(minutes=30))
-    shared_own = await _targets(database, w.own, client, qr)
-    shared_other = await _targets(database, w.other, client, qr)
+    display = DisplayKeys(settings.secret_key or "")
+    shared_own = await _targets(database, w.own, client, qr, display)
+    shared_other = await _targets(database, w.other, client, qr, display)
     session_own = await _someone_elses_session(database, client, w.own)
     session_other = await _someone_elses_session(database, client, w.other)
     mutating = case.method != "GET"
@@ -954,7 +969,7 @@ async def test_access_matrix(
         for role in Role:
             tenant = w.own if context == "own" else w.other
             targets = (
-                await _targets(database, tenant, client, qr)
+                await _targets(database, tenant, client, qr, display)
                 if mutating
                 else (shared_own if context == "own" else shared_other)
             )

@@ -12,6 +12,7 @@ from clinicflow.web import (
     desk,
     desk_booking,
     desk_waitlist,
+    display,
     doctor,
     doctor_planner,
     patient,
@@ -51,3 +52,4 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(grants.router)
     app.include_router(clinic_policies.router)
     app.include_router(trail.router)
+    app.include_router(display.router)
