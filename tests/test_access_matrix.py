@@ -606,6 +606,11 @@ MATRIX: list[Case] = [
     # B's board; another location's or a forged token is a 404: tests/web/test_display_pages.py).
     Case("GET", "/display/{desk}", page=True, anonymous=200, params=lambda t: {"token": t["display"]},
          own={role: 200 for role in Role}, other={role: 200 for role in Role}),
+    # The admin console's check-in window form (clinics:update and checkin:configure).
+    Case("POST", "/admin/clinics/{clinic}/policies/check-in", page=True, anonymous=303,
+         body=lambda t: {"opens_before_minutes": "20", "closes_after_minutes": "60",
+                         "late_after_minutes": "10", "default_consult_minutes": "15"},
+         own=_for({ADMINS: 303}), other=_for({ADMINS: 404})),
     # (end of check-in page rows)
     Case("POST", "/logout", page=True, fresh_token=True, anonymous=303,
          own=everyone_but_platform(303), other=everyone_but_platform(303)),
