@@ -6,10 +6,13 @@ the live operations overview on the console's home."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from clinicflow.checkin import qr as codes
+from clinicflow.checkin.qr import QrFormat
 from clinicflow.identity.roles import Role
 from clinicflow.platform.db import Database
 from tests.conftest import ClientFactory
@@ -112,3 +115,125 @@ async def test_the_window_form_needs_its_csrf_token_and_an_admin(
     assert foreign.status_code == 404
     assert (await admin.get(f"/admin/clinics/{other.clinic.id}/policies")).status_code == 404
     assert await window_of(day) == before
+
+
+async def qr_url(day: Day, location_id: str) -> str:
+    shown = await day.api.get(f"/api/v1/locations/{location_id}/qr-token", headers=day.admin)
+    assert shown.status_code == 200, shown.text
+    return str(shown.json()["url"])
+
+
+async def test_a_location_page_sets_up_check_in_and_edits_its_settings(day: Day) -> None:
+    admin = await admin_browser(day)
+    place = {"clinic_id": str(day.clinic.id), "name": "Side entrance", "kind": "checkin_desk"}
+    created = await day.api.post("/api/v1/clinic-locations", json=place, headers=day.admin)
+    assert created.status_code == 201, created.text
+    location_id = created.json()["id"]
+    path = f"/admin/locations/{location_id}"
+    before = await admin.get(path)
+    assert before.status_code == 200, before.text
+    assert "This location takes no check-ins yet." in before.text
+    assert (await admin.get(f"{path}/qr/print")).status_code == 404
+    form = {"enabled": "on", "qr_mode": "rotating", "rotation_seconds": "30", "ticket_prefix": "S"}
+    taken = await admin.post(f"{path}/check-in", {**form, "geofence_mode": "off"})
+    assert taken.status_code == 303, taken.text
+    assert taken.headers["location"] == f"{path}?done=checkin-created"
+    read = await day.api.get(f"/api/v1/appointments/check-in/locations/{location_id}", headers=day.admin)
+    assert read.status_code == 200, read.text
+    assert read.json()["qr_mode"] == "rotating"
+    assert read.json()["rotation_seconds"] == 30
+    after = await admin.get(path, done="checkin-created")
+    assert "The location takes check-ins now." in after.text
+    assert f'href="{path}/kiosk"' in after.text
+    assert f'action="{path}/display"' in after.text
+    bad = await admin.post(f"{path}/check-in", {**form, "rotation_seconds": "5", "ticket_prefix": "s1"})
+    assert bad.status_code == 422, bad.text
+    assert 'id="f-rotation_seconds-error"' in bad.text
+    assert 'id="f-ticket_prefix-error"' in bad.text
+    fence = await admin.post(f"{path}/check-in", {**form, "geofence_mode": "enforce"})
+    assert fence.status_code == 422, fence.text  # neither a centre here nor on the location
+    assert 'id="f-fence_latitude-error"' in fence.text
+    unchanged = await day.api.get(f"/api/v1/appointments/check-in/locations/{location_id}", headers=day.admin)
+    assert unchanged.json()["rotation_seconds"] == 30
+    assert unchanged.json()["ticket_prefix"] == "S"
+    assert (await admin.post(f"{path}/check-in", form, csrf=False)).status_code == 403
+
+
+async def test_the_print_page_carries_the_locations_printed_code(day: Day) -> None:
+    admin = await admin_browser(day)
+    desk = await make_desk(day, "Main desk")
+    printed = await admin.get(f"/admin/locations/{desk}/qr/print")
+    assert printed.status_code == 200, printed.text
+    url = await qr_url(day, desk)
+    assert codes.render(url, QrFormat.SVG).decode() in printed.text  # check-in's own QR image
+    assert "<svg" in printed.text
+    assert "Main desk" in printed.text
+    assert day.clinic.name in printed.text
+    assert "Scan with your phone's camera to check in" in printed.text
+    assert "@media print" in printed.text
+    revoked = await admin.post(f"/admin/locations/{desk}/check-in/revoke")
+    assert revoked.status_code == 303, revoked.text
+    reprinted = await admin.get(f"/admin/locations/{desk}/qr/print")
+    assert codes.render(url, QrFormat.SVG).decode() not in reprinted.text
+    assert codes.render(await qr_url(day, desk), QrFormat.SVG).decode() in reprinted.text
+    kiosk = await admin.get(f"/admin/locations/{desk}/kiosk")
+    assert kiosk.status_code == 200
+    assert "uses a printed code, not a kiosk screen" in kiosk.text
+    assert "<svg" not in kiosk.text
+
+
+async def test_the_kiosk_page_shows_the_rotating_code_and_keeps_up(day: Day) -> None:
+    admin = await admin_browser(day)
+    desk = await make_desk(day, "Kiosk desk")
+    setup = {"enabled": "on", "qr_mode": "rotating", "rotation_seconds": "60", "ticket_prefix": "K"}
+    assert (await admin.post(f"/admin/locations/{desk}/check-in", setup)).status_code == 303
+    kiosk = await admin.get(f"/admin/locations/{desk}/kiosk")
+    assert kiosk.status_code == 200, kiosk.text
+    assert codes.render(await qr_url(day, desk), QrFormat.SVG).decode() in kiosk.text
+    assert 'hx-trigger="every 30s"' in kiosk.text
+    assert '<meta http-equiv="refresh" content="30">' in kiosk.text
+    assert kiosk.headers["cache-control"] == "no-store"
+    day.clock.set(day.clock.now() + timedelta(seconds=61))
+    later = await admin.get(f"/admin/locations/{desk}/kiosk")
+    assert codes.render(await qr_url(day, desk), QrFormat.SVG).decode() in later.text
+    assert later.text != kiosk.text
+    printed = await admin.get(f"/admin/locations/{desk}/qr/print")
+    assert "a printed copy would stop working" in printed.text
+    assert "<svg" not in printed.text
+
+
+async def test_the_display_button_issues_a_token_and_opens_the_board(day: Day) -> None:
+    admin = await admin_browser(day)
+    desk = await make_desk(day)
+    opened = await admin.post(f"/admin/locations/{desk}/display")
+    assert opened.status_code == 303, opened.text
+    target = opened.headers["location"]
+    assert target.startswith(f"/display/{desk}?token=cfd1.")
+    screen = day.make_client(clock=day.clock)
+    board = await screen.get(target)
+    assert board.status_code == 200, board.text
+    assert "Now calling" in board.text
+    assert (await admin.post(f"/admin/locations/{desk}/display", csrf=False)).status_code == 403
+
+
+async def test_check_in_pages_refuse_strangers(
+    day: Day, database: Database, make_client: ClientFactory
+) -> None:
+    desk = await make_desk(day)
+    pages = [f"/admin/locations/{desk}/qr/print", f"/admin/locations/{desk}/kiosk"]
+    anonymous = day.make_client(clock=day.clock)
+    for path in pages:
+        away = await anonymous.get(path)
+        assert away.status_code == 303
+        assert away.headers["location"].startswith("/login")
+    doctor = await day.browser(day.doctor)
+    for path in pages:
+        assert (await doctor.get(path)).status_code == 403
+    assert (await doctor.post(f"/admin/locations/{desk}/display")).status_code == 403
+    other = await clinic_day(database, make_client)
+    stranger = await admin_browser(other)
+    for path in pages:
+        assert (await stranger.get(path)).status_code == 404
+    assert (await stranger.post(f"/admin/locations/{desk}/display")).status_code == 404
+    settings = await stranger.post(f"/admin/locations/{desk}/check-in", {"qr_mode": "printed"})
+    assert settings.status_code == 404
