@@ -21,7 +21,6 @@ from markupsafe import Markup
 from clinicflow.checkin import locations as checkin_locations
 from clinicflow.checkin import qr as codes
 from clinicflow.checkin.config import CheckInConfig
-from clinicflow.checkin.models import QrMode
 from clinicflow.checkin.qr import IssuedCode, QrFormat
 from clinicflow.checkin.schemas import CheckInLocationCreate, CheckInLocationRead
 from clinicflow.errors import NotFound, ValidationFailed
@@ -40,6 +39,7 @@ from clinicflow.web.forms import CheckedForm
 from clinicflow.web.routing import PageRoute
 
 router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
+PRINTED, ROTATING = "printed", "rotating"  # the settings' QR modes
 #: How long a display link opened from the console stays valid.
 DISPLAY_VALID_DAYS = 365
 
@@ -116,7 +116,7 @@ async def print_qr(request: Request, principal: LocationPage, location_id: uuid.
     """The location's printed QR code on a page to print: the code, the place, how to scan."""
     ctx = context_of(request)
     location, clinic_name, settings, code = await _code(request, ctx, principal, location_id)
-    printed = settings.qr_mode is QrMode.PRINTED
+    printed = settings.qr_mode == PRINTED
     context: dict[str, Any] = {
         "location": location,
         "clinic_name": clinic_name,
@@ -133,7 +133,7 @@ async def kiosk(request: Request, principal: LocationPage, location_id: uuid.UUI
     """The rotating code on a screen at the desk: large, fetched again twice per rotation."""
     ctx = context_of(request)
     location, clinic_name, settings, code = await _code(request, ctx, principal, location_id)
-    rotating = settings.qr_mode is QrMode.ROTATING
+    rotating = settings.qr_mode == ROTATING
     context: dict[str, Any] = {
         "location": location,
         "clinic_name": clinic_name,

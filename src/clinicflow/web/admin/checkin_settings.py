@@ -10,7 +10,6 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from clinicflow.checkin import locations as checkin_locations
-from clinicflow.checkin.models import GeofenceMode, QrMode
 from clinicflow.checkin.schemas import CheckInLocationIn, CheckInLocationRead
 from clinicflow.errors import NotFound
 from clinicflow.identity.principal import TenantPrincipal
@@ -32,14 +31,15 @@ FIELDS = (
 #: has a latitude, longitude and radius of its own.
 RENAMED = {"latitude": "fence_latitude", "longitude": "fence_longitude", "radius_m": "fence_radius_m"}
 _FORM_FIELDS = tuple(RENAMED.get(name, name) for name in FIELDS)
+#: The schema's QR and geofence modes (`checkin.schemas.CheckInLocationIn`), as select choices.
 QR_MODES = (
-    (QrMode.PRINTED.value, "Printed: one code on paper (revoke it by issuing a new version)"),
-    (QrMode.ROTATING.value, "Rotating: a kiosk screen shows a code that changes"),
+    ("printed", "Printed: one code on paper (revoke it by issuing a new version)"),
+    ("rotating", "Rotating: a kiosk screen shows a code that changes"),
 )
 GEOFENCE_MODES = (
-    (GeofenceMode.OFF.value, "Off"),
-    (GeofenceMode.WARN.value, "Warn: check in, but flag scans from far away"),
-    (GeofenceMode.ENFORCE.value, "Enforce: refuse scans from outside the radius"),
+    ("off", "Off"),
+    ("warn", "Warn: check in, but flag scans from far away"),
+    ("enforce", "Enforce: refuse scans from outside the radius"),
 )
 NOTICES = {
     "checkin-created": "The location takes check-ins now.",
@@ -65,7 +65,7 @@ def settings_values(settings: CheckInLocationRead | None) -> dict[str, Any]:
     values = {RENAMED.get(name, name): getattr(source, name) for name in FIELDS}
     values["enabled"] = source.enabled
     for name in ("qr_mode", "geofence_mode"):
-        values[name] = values[name].value
+        values[name] = str(values[name])
     return {name: value for name, value in values.items() if value is not None}
 
 
