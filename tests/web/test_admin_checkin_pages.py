@@ -16,7 +16,9 @@ from clinicflow.checkin.qr import QrFormat
 from clinicflow.identity.roles import Role
 from clinicflow.platform.db import Database
 from tests.conftest import ClientFactory
+from tests.factories import bearer, login
 from tests.web.staff import Browser, Day, at, clinic_day
+from tests.web.test_display_pages import arrive
 from tests.web.test_visit_pages import code_of, make_desk
 
 WINDOW = {
@@ -237,3 +239,68 @@ async def test_check_in_pages_refuse_strangers(
     assert (await stranger.post(f"/admin/locations/{desk}/display")).status_code == 404
     settings = await stranger.post(f"/admin/locations/{desk}/check-in", {"qr_mode": "printed"})
     assert settings.status_code == 404
+
+
+def tile(html: str, name: str) -> str:
+    found = re.search(rf'<dd id="tile-{name}">([^<]*)</dd>', html)
+    assert found is not None, html
+    return found.group(1)
+
+
+async def test_the_overview_counts_a_seeded_day(day: Day) -> None:
+    desk = await make_desk(day)
+    admin = await admin_browser(day)
+    empty = await admin.get("/admin")
+    assert empty.status_code == 200, empty.text
+    assert tile(empty.text, "waiting") == "0"
+    assert tile(empty.text, "average-wait") == "none called yet"
+    assert tile(empty.text, "offers") == "0"
+    people = [day.patient] + [await day.person(Role.PATIENT, f"Patient {n}") for n in range(3)]
+    wide = {"opens_before_minutes": 120, "closes_after_minutes": 120}
+    put = await day.api.put(f"/api/v1/clinics/{day.clinic.id}/check-in-policy", json=wide, headers=day.admin)
+    assert put.status_code == 200, put.text
+    for n, who in enumerate(people):  # all arrive now, for 09:00, 09:30, 10:00 and 10:30
+        await arrive(day, desk, 9 + n // 2, 30 * (n % 2), patient=who)
+    doctor = bearer(await login(day.api, tenant=day.tenant.slug, email=day.doctor.email))
+    day.clock.set(at(9, 10))
+    first = await day.api.post(f"/api/v1/queues/{desk}/call-next", headers=doctor)
+    assert first.status_code == 200, first.text
+    started = await day.api.post(
+        f"/api/v1/queues/entries/{first.json()['check_in_id']}/start", headers=doctor
+    )
+    assert started.status_code == 200, started.text
+    day.clock.set(at(9, 30))
+    second = await day.api.post(f"/api/v1/queues/{desk}/call-next", headers=doctor)
+    assert second.status_code == 200, second.text
+    missed = await day.api.post(
+        f"/api/v1/queues/entries/{second.json()['check_in_id']}/no-show", headers=doctor
+    )
+    assert missed.status_code == 200, missed.text
+    board = await admin.get("/admin", clinic=str(day.clinic.id))
+    assert board.status_code == 200, board.text
+    assert tile(board.text, "waiting") == "2"
+    assert tile(board.text, "in-consultation") == "1"
+    assert tile(board.text, "called") == "0"
+    assert tile(board.text, "average-wait") == "20 min"  # 10 and 30 minutes from arrival to call
+    assert tile(board.text, "no-shows") == "1"
+    channels = f"clinic:{day.clinic.id},queue:{desk}"
+    assert f'sse-connect="/api/v1/events/stream?channels={channels}"' in board.text
+    assert "sse:queue.updated" in board.text
+    assert f'hx-get="/admin?clinic={day.clinic.id}"' in board.text
+
+
+async def test_the_overview_is_for_admins_of_the_clinic(
+    day: Day, database: Database, make_client: ClientFactory
+) -> None:
+    anonymous = day.make_client(clock=day.clock)
+    away = await anonymous.get("/admin")
+    assert away.status_code == 303
+    assert away.headers["location"].startswith("/login")
+    doctor = await day.browser(day.doctor)
+    assert (await doctor.get("/admin")).status_code == 403
+    other = await clinic_day(database, make_client)
+    stranger = await admin_browser(other)
+    foreign = await stranger.get("/admin", clinic=str(day.clinic.id))  # not theirs: their own clinic
+    assert foreign.status_code == 200
+    assert f"Today at {other.clinic.name}" in foreign.text
+    assert str(day.clinic.id) not in foreign.text
