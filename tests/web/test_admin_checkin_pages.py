@@ -304,3 +304,22 @@ async def test_the_overview_is_for_admins_of_the_clinic(
     assert foreign.status_code == 200
     assert f"Today at {other.clinic.name}" in foreign.text
     assert str(day.clinic.id) not in foreign.text
+
+
+async def test_the_overview_counts_open_waitlist_offers(day: Day) -> None:
+    waiting = await day.person(Role.PATIENT, "Wendy Wait")
+    join = {"clinic_id": str(day.clinic.id), "doctor_id": str(day.doctor.id), "patient_id": str(waiting.id)}
+    joined = await day.api.post("/api/v1/waitlists", json=join, headers=day.admin)
+    assert joined.status_code == 201, joined.text
+    freed = await day.book(at(14))
+    cancelled = await day.api.post(f"/api/v1/appointments/{freed['id']}/cancel", json={}, headers=day.admin)
+    assert cancelled.status_code == 200, cancelled.text
+    invited = await day.api.post(
+        f"/api/v1/appointments/{freed['id']}/waitlist/invite", json={}, headers=day.admin
+    )
+    assert invited.status_code == 200, invited.text
+    admin = await admin_browser(day)
+    board = await admin.get("/admin")
+    assert board.status_code == 200, board.text
+    assert tile(board.text, "offers") == "1"
+    assert "sse:waitlist.updated" in board.text
