@@ -15,12 +15,12 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from clinicflow.checkin.queue import display
 from clinicflow.errors import ClinicflowError, NotFound
-from clinicflow.identity.access import context_of
+from clinicflow.identity.access import context_of, public
 from clinicflow.realtime.access import realtime_context
 from clinicflow.realtime.display import DisplayClaims
 from clinicflow.realtime.policy import queue_channel
@@ -58,7 +58,8 @@ def stream_url(location_id: uuid.UUID, token: str) -> str:
     return f"/api/v1/events/stream?{query}"
 
 
-@router.get("/{location_id}")
+#: No session: the display token in the query authorizes the page (`_claims`), like a video room's link.
+@router.get("/{location_id}", dependencies=[Depends(public)])
 async def board(request: Request, location_id: uuid.UUID, token: str = "") -> Response:
     """The location's board: now calling, next in line; live, readable across a room."""
     claims = await _claims(request, location_id, token)
