@@ -276,3 +276,42 @@ class WindowRepository(TenantScopedRepository[ClinicCheckInPolicy]):
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.uow.execute(stmt)).scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class DayFigures:
+    """A clinic's check-ins of one clinic-local day in figures."""
+
+    waiting: int
+    called: int
+    in_consultation: int
+    seen: int  # called at least once today
+    average_wait_seconds: float | None  # arrival to (first) call, of those called
+    no_shows: int  # the day's appointments that ended as no-shows
+
+
+#: One statement: the day's check-ins of the clinic by `ix_check_ins_tenant_id_clinic_id_location_id_
+#: checked_in_at` (the arrival range widened by a day both ways, then the exact local day), and
+#: the day's no-shows by scheduling's `ix_appointments_tenant_id_clinic_id_starts_at` (read in
+#: SQL as the unit of one query, like the statements named in the module's docstring).
+DAY_FIGURES = Query(
+    text(
+        """
+SELECT
+  count(*) FILTER (WHERE c.queue_status = 'waiting') AS waiting,
+  count(*) FILTER (WHERE c.queue_status = 'called') AS called,
+  count(*) FILTER (WHERE c.queue_status = 'in_consultation') AS in_consultation,
+  count(*) FILTER (WHERE c.called_at IS NOT NULL) AS seen,
+  avg(EXTRACT(EPOCH FROM c.called_at - c.checked_in_at)::float8)
+    FILTER (WHERE c.called_at IS NOT NULL) AS average_wait_seconds,
+  (SELECT count(*) FROM appointments a
+   WHERE a.tenant_id = :tenant_id AND a.clinic_id = :clinic_id
+     AND a.starts_at >= :day_start AND a.starts_at < :day_end AND a.status = 'no_show') AS no_shows
+FROM check_ins c
+WHERE c.tenant_id = :tenant_id AND c.clinic_id = :clinic_id
+  AND c.checked_in_at >= :day_start - interval '1 day' AND c.checked_in_at < :day_end + interval '1 day'
+  AND c.local_day = :day
+"""
+    ),
+    name="checkin.day_figures",
+)

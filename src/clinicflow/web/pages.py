@@ -14,6 +14,7 @@ from clinicflow.web import (
     desk_checkin,
     desk_family,
     desk_waitlist,
+    display,
     doctor,
     doctor_planner,
     patient,
@@ -24,7 +25,7 @@ from clinicflow.web import (
     patient_waitlist,
     signin,
 )
-from clinicflow.web.admin import clinic_policies, clinics, grants, locations, trail, users
+from clinicflow.web.admin import checkin_pages, clinic_policies, clinics, grants, locations, trail, users
 from clinicflow.web.admin import home as admin_home
 from clinicflow.web.session import CookieSigner
 
@@ -53,7 +54,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(admin_home.router)
     app.include_router(clinics.router)
     app.include_router(locations.router)
+    app.include_router(checkin_pages.router)
     app.include_router(users.router)
     app.include_router(grants.router)
     app.include_router(clinic_policies.router)
     app.include_router(trail.router)
+    app.include_router(display.router)
