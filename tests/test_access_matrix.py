@@ -41,6 +41,7 @@ from clinicflow.identity.schemas import DependantIn, Relationship
 from clinicflow.identity.tokens import TokenKeys, verify_access_token
 from clinicflow.platform.clock import SystemClock
 from clinicflow.platform.db import Database, UnitOfWork
+from clinicflow.realtime.display import DisplayClaims, DisplayKeys
 from clinicflow.scheduling import booking
 from clinicflow.scheduling.booking import SchedulingConfig
 from clinicflow.scheduling.models import AvailabilityPlan, AvailabilityRule, TimeOff
@@ -601,6 +602,35 @@ MATRIX: list[Case] = [
          other_via_body=True, own=_for({PATIENT: 404}), other=_for({PATIENT: 422})),
     Case("GET", "/app/visit/{desk}", page=True, anonymous=303,
          own=_for({PATIENT: 200}), other=_for({PATIENT: 404})),
+    # The desk checks in (tomorrow's visit: TOO_EARLY, said on the page); the override is for
+    # reception (a nurse is shown the service's 403); B's appointment is the 404 page.
+    Case("POST", "/desk/appointments/{appointment}/check-in", page=True, anonymous=303,
+         own=_for({DESK: 409}), other=_for({DESK: 404})),
+    Case("POST", "/desk/appointments/{appointment}/check-in/override", page=True, anonymous=303,
+         body=lambda t: {"reason": "matrix"},
+         own=_for({frozenset({R.RECEPTIONIST}): 303, frozenset({R.NURSE}): 403}), other=_for({DESK: 404})),
+    # The waiting room's screen: its display token authorizes it, not a session (B's token opens
+    # B's board; another location's or a forged token is a 404: tests/web/test_display_pages.py).
+    Case("GET", "/display/{desk}", page=True, anonymous=200, params=lambda t: {"token": t["display"]},
+         own={role: 200 for role in Role}, other={role: 200 for role in Role}),
+    # The admin console's check-in window form (clinics:update and checkin:configure).
+    Case("POST", "/admin/clinics/{clinic}/policies/check-in", page=True, anonymous=303,
+         body=lambda t: {"opens_before_minutes": "20", "closes_after_minutes": "60",
+                         "late_after_minutes": "10", "default_consult_minutes": "15"},
+         own=_for({ADMINS: 303}), other=_for({ADMINS: 404})),
+    # A location's check-in in the console: settings, revoking codes, printable QR, kiosk, display.
+    Case("POST", "/admin/locations/{location}/check-in", page=True, anonymous=303,
+         body=lambda t: {"enabled": "on", "qr_mode": "printed", "rotation_seconds": "60",
+                         "ticket_prefix": "B"},
+         own=_for({ADMINS: 303}), other=_for({ADMINS: 404})),
+    Case("POST", "/admin/locations/{desk}/check-in/revoke", page=True, anonymous=303,
+         own=_for({ADMINS: 303}), other=_for({ADMINS: 404})),
+    Case("GET", "/admin/locations/{desk}/qr/print", page=True, anonymous=303,
+         own=_for({ADMINS: 200}), other=_for({ADMINS: 404})),
+    Case("GET", "/admin/locations/{desk}/kiosk", page=True, anonymous=303,
+         own=_for({ADMINS: 200}), other=_for({ADMINS: 404})),
+    Case("POST", "/admin/locations/{desk}/display", page=True, anonymous=303,
+         own=_for({ADMINS: 303}), other=_for({ADMINS: 404})),
     # The doctor's live queue: doctors only. The target waits in tomorrow's queue for another
     # doctor, so my call-next finds nobody and only skip can move it (409 otherwise).
     Case("GET", "/doctor/queue", page=True, anonymous=303, params=lambda t: {"location": t["qlocation"]},
@@ -616,6 +646,17 @@ MATRIX: list[Case] = [
         for move in ("start", "complete", "recall", "no-show")
     ),
     # (end of check-in page rows)
+    # --- family pages
+    # A patient's own family; reception links and unlinks (a nurse is shown the service's 403),
+    # a path naming B's patient is the 404 page.
+    Case("GET", "/app/family", page=True, anonymous=303,
+         own=_for({PATIENT: 200}), other=_for({PATIENT: 200})),
+    Case("POST", "/desk/patients/{patient}/dependants", page=True, anonymous=303,
+         body=lambda t: {"dependant": t["patient2"], "relationship": "child"},
+         own=_for({frozenset({R.RECEPTIONIST}): 303, frozenset({R.NURSE}): 403}), other=_for({DESK: 404})),
+    Case("POST", "/desk/patients/{patient}/dependants/{dependant}/unlink", page=True, anonymous=303,
+         own=_for({frozenset({R.RECEPTIONIST}): 303, frozenset({R.NURSE}): 403}), other=_for({DESK: 404})),
+    # (end of family page rows)
     Case("POST", "/logout", page=True, fresh_token=True, anonymous=303,
          own=everyone_but_platform(303), other=everyone_but_platform(303)),
 ]
@@ -672,7 +713,11 @@ class World:
 
 
 async def _targets(
-    database: Database, tenant: Tenant, client: httpx.AsyncClient, qr: QrKeys | None = None
+    database: Database,
+    tenant: Tenant,
+    client: httpx.AsyncClient,
+    qr: QrKeys | None = None,
+    display: DisplayKeys | None = None,
 ) -> dict[str, str]:
     """Fresh objects for one cell to act on (mutations must not see each other's leftovers)."""
     clinic = await make_clinic(database, tenant_id=tenant.id)
@@ -771,7 +816,7 @@ async def _targets(
             data=JoinIn(clinic_id=sclinic.id, doctor_id=doctor.id, patient_id=patient.id),
         )
         queued = await _queued_check_in(uow, tenant.id, booker, sclinic.id, doctor.id, patient2.id)
-        checkin = await _checkin_targets(uow, tenant, booker, sclinic.id, patient.id, qr)
+        checkin = await _checkin_targets(uow, tenant, booker, sclinic.id, patient.id, qr, display)
     return {
         **queued,
         **checkin,
@@ -841,8 +886,10 @@ async def _checkin_targets(
     clinic_id: uuid.UUID,
     patient_id: uuid.UUID,
     qr: QrKeys | None,
+    display: DisplayKeys | None = None,
 ) -> dict[str, str]:
-    """A check-in desk at the scheduling clinic (its only one), its code, and a dependant."""
+    """A check-in desk at the scheduling clinic (its only one), its code, its screen's display
+    token, and a dependant."""
     from clinicflow.tenancy import service as tenancy
     from clinicflow.tenancy.schemas import LocationCreate
 
@@ -866,7 +913,10 @@ async def _checkin_targets(
     )
     keys = qr or QrKeys("unused", ["1"])
     token = keys.sign(QrClaims(tenant.id, desk.id, QrMode.PRINTED, 1, 0))
-    return {"desk": str(desk.id), "qr": token, "dependant": str(dependant.id)}
+    screen = (display or DisplayKeys("unused")).issue(
+        DisplayClaims(tenant.id, desk.id, datetime.now(UTC) + timedelta(days=1))
+    )
+    return {"desk": str(desk.id), "qr": token, "display": screen, "dependant": str(dependant.id)}
 
 
 async def _someone_elses_session(database: Database, client: httpx.AsyncClient, tenant: Tenant) -> str:
@@ -957,8 +1007,9 @@ async def test_access_matrix(
     keys = TokenKeys(settings.secret_key or "")
     qr = QrKeys(settings.secret_key or "", settings.checkin_qr_key_ids.split(","))
     signer = CookieSigner(settings.secret_key or "", idle_timeout=timedelta(minutes=30))
-    shared_own = await _targets(database, w.own, client, qr)
-    shared_other = await _targets(database, w.other, client, qr)
+    display = DisplayKeys(settings.secret_key or "")
+    shared_own = await _targets(database, w.own, client, qr, display)
+    shared_other = await _targets(database, w.other, client, qr, display)
     session_own = await _someone_elses_session(database, client, w.own)
     session_other = await _someone_elses_session(database, client, w.other)
     mutating = case.method != "GET"
@@ -968,7 +1019,7 @@ async def test_access_matrix(
         for role in Role:
             tenant = w.own if context == "own" else w.other
             targets = (
-                await _targets(database, tenant, client, qr)
+                await _targets(database, tenant, client, qr, display)
                 if mutating
                 else (shared_own if context == "own" else shared_other)
             )

@@ -146,3 +146,64 @@ def test_the_window_includes_both_ends_and_says_when_it_opens_or_closed() -> Non
 
 def test_ticket_labels_pad_to_three_digits_and_grow_past_them() -> None:
     assert [ticket_label("A", n) for n in (1, 14, 999, 1000)] == ["A-001", "A-014", "A-999", "A-1000"]
+
+
+async def test_a_refused_admission_leaves_nothing_even_if_its_transaction_goes_on_to_commit(
+    client: httpx.AsyncClient, database: Database, practice: Practice
+) -> None:
+    """The audit event, job, ticket and row an admission sends with its move are rolled back
+    to its savepoint when the move is refused, whatever the caller then does."""
+    location_id = await location_of(client, practice)
+    appointment_id = await book_soon(client, practice)
+    cancelled = await client.post(
+        f"/api/v1/appointments/{appointment_id}/cancel", json={"reason": "ill"}, headers=practice.patient
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    async with database.transaction() as uow:
+        visit = await visits.get_visit(uow, tenant_id=practice.tenant.id, appointment_id=appointment_id)
+        assert visit is not None
+        with pytest.raises(NotCheckable):
+            await admit(
+                uow,
+                Actor(ActorType.USER, practice.patient_id),
+                visit=visit,
+                desk=Desk(location_id=location_id, ticket_prefix="A", zone=BERLIN),
+                window=Window(),
+                method=Method.QR,
+                now=datetime.now(UTC),
+                checked_in_by=practice.patient_id,
+            )
+        # the caller carries on and commits
+    async with database.transaction() as uow:
+        counts = (
+            await uow.session.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM check_ins), (SELECT count(*) FROM checkin_ticket_counters),"
+                    " (SELECT count(*) FROM audit_events"  # append-only: scoped by subject
+                    "  WHERE action = 'appointment.check_in' AND subject_id = :a),"
+                    " (SELECT count(*) FROM procrastinate_jobs"
+                    "  WHERE args->>'appointment_id' = :a_text AND args->>'event' = 'appointment.checked_in')"
+                ),
+                {"a": appointment_id, "a_text": str(appointment_id)},
+            )
+        ).one()
+    assert tuple(counts) == (0, 0, 0, 0)
+
+
+async def test_the_database_labels_tickets_as_ticket_label_does(
+    client: httpx.AsyncClient, database: Database, practice: Practice
+) -> None:
+    """The ticket is labelled in the arrival's SQL: the same as `ticket_label`, past 999 too."""
+    location_id = await location_of(client, practice)
+    appointment_id = await book_soon(client, practice)
+    async with database.transaction() as uow:
+        visit = await visits.get_visit(uow, tenant_id=practice.tenant.id, appointment_id=appointment_id)
+        assert visit is not None
+        await uow.session.execute(
+            text(
+                "INSERT INTO checkin_ticket_counters (tenant_id, location_id, local_day, last_number)"
+                " VALUES (:t, :l, :d, 999)"
+            ),
+            {"t": practice.tenant.id, "l": location_id, "d": visit.starts_at.astimezone(BERLIN).date()},
+        )
+    assert await admit_once(database, practice, appointment_id, location_id) == ticket_label("A", 1000)

@@ -92,6 +92,7 @@ class Seeded:
     appointment_id: str
     entry_id: str
     qr_token: str = ""  # the check-in desk's QR code, for the page it opens
+    display_token: str = ""  # the check-in desk's screen, for the waiting-room display
 
 
 #: Each path parameter, by name, and the seeded object that fills it.
@@ -108,6 +109,7 @@ _PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
 #: Pages that need a query to be anything but a refusal: what fills it.
 QUERIES: dict[str, Callable[[Seeded], str]] = {
     "/app/check-in": lambda seeded: f"?t={seeded.qr_token}",  # the URL a location's QR code encodes
+    "/display/{location_id}": lambda seeded: f"?token={seeded.display_token}",  # the screen's link
 }
 
 
@@ -183,6 +185,8 @@ async def seeded(site: str) -> Seeded:
         join = {"clinic_id": visit["clinic_id"], "doctor_id": okafor["id"], "notes": "Any morning"}
         entry = _ok(await client.post("/api/v1/waitlists", json=join, headers=patient), 201)
         code = _ok(await client.get(f"/api/v1/locations/{desk['id']}/qr-token", headers=admin))
+        screen = {"location_id": desk["id"], "valid_days": 1}
+        display = _ok(await client.post("/api/v1/events/display-tokens", json=screen, headers=admin), 201)
     return Seeded(
         patient_id=me["id"],
         doctor_id=okafor["id"],
@@ -191,6 +195,7 @@ async def seeded(site: str) -> Seeded:
         appointment_id=visit["id"],
         entry_id=entry["id"],
         qr_token=code["token"],
+        display_token=display["token"],
     )
 
 

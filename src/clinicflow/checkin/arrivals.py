@@ -2,14 +2,18 @@
 
 A QR scan, reception's check-in, an override and a kiosk all call `admit` once per
 appointment, after deciding who may check whom in and (except an override) that the
-clinic's window is open (`Window.check`). `admit` then, in the caller's transaction:
+clinic's window is open (`Window.check`). `admit` then, in the caller's transaction and
+in ONE round trip (a pipeline, after a savepoint):
 
-1. moves the appointment to `checked_in` with one conditional UPDATE
-   (`scheduling.visits.advance`: audited, its domain event deferred);
-2. takes the location's next ticket for the clinic-local day of the appointment;
-3. inserts the `check_ins` row (`uq_check_ins_tenant_id_appointment_id` decides, never a
-   read-then-write), which is also the patient's place in the queue;
-4. publishes `queue.updated` to the location and `appointment.updated` to the patient.
+1. moves the appointment to `checked_in` with one conditional UPDATE, with its audit
+   event and its domain event's job (`scheduling.visits.queue_advance`);
+2. takes the location's next ticket for the clinic-local day of the appointment and
+   inserts the `check_ins` row in one statement (`uq_check_ins_tenant_id_appointment_id`
+   decides, never a read-then-write), which is also the patient's place in the queue;
+
+then publishes `queue.updated` to the location and `appointment.updated` to the patient.
+When the move or the row did not happen, everything the attempt sent is rolled back to
+the savepoint and the refusal says why.
 
 Commit publishes everything; a rollback nothing. Of 50 concurrent check-ins of one
 appointment, one moves it and the other 49 find it checked in: ALREADY_CHECKED_IN with
@@ -35,7 +39,13 @@ from clinicflow.checkin.models import (
     Method,
     Priority,
 )
-from clinicflow.checkin.repository import CheckInRepository, ticket_label
+from clinicflow.checkin.repository import (
+    CheckInRepository,
+    arrival,
+    queue_arrival,
+    queue_savepoint,
+    undo_attempt,
+)
 from clinicflow.checkin.schemas import CheckInRead
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.jsonable import to_jsonable
@@ -131,47 +141,47 @@ async def admit(
     details: dict[str, object] = {"method": method.value, "location_id": str(desk.location_id)}
     if override_reason is not None:
         details["override_reason"] = override_reason
-    moved = await visits.advance(
-        uow,
-        actor,
-        tenant_id=visit.tenant_id,
-        appointment_id=visit.id,
-        action=Action.CHECK_IN,
-        details=details,
+    values = _arrival(
+        visit,
+        desk,
+        window,
+        method=method,
+        now=now,
+        checked_in_by=checked_in_by,
+        override_reason=override_reason,
+        distance_m=distance_m,
+        outside_geofence=outside_geofence,
+        priority=priority,
     )
-    if moved is None:
-        existing = await repo.for_appointment(visit.id)
-        if existing is not None:
-            raise already_checked_in(existing)
-        raise NotCheckable(
-            f"An appointment that is {visit.status} cannot be checked in", current=visit.status
+    async with uow.pipeline() as connection:  # one round trip for all of it
+        await queue_savepoint(connection)
+        moving = await visits.queue_advance(
+            connection, actor, visit=visit, action=Action.CHECK_IN, details=details
         )
-    row = await repo.insert_arrival(
-        await _arrival(
-            repo,
-            visit,
-            desk,
-            window,
-            method=method,
-            now=now,
-            checked_in_by=checked_in_by,
-            override_reason=override_reason,
-            distance_m=distance_m,
-            outside_geofence=outside_geofence,
-            priority=priority,
+        arriving = await queue_arrival(
+            connection, tenant_id=visit.tenant_id, prefix=desk.ticket_prefix, values=values
         )
-    )
-    if row is None:  # a check-in row outlived its appointment's status (restored by hand)
-        existing = await repo.for_appointment(visit.id)
-        if existing is None:
-            raise NotCheckable("The appointment's check-in changed while checking in", current=visit.status)
-        raise already_checked_in(existing)
+    moved, row = await visits.advanced(moving), await arrival(arriving)
+    if moved is None or row is None:
+        # Refused: what this attempt sent (its audit event, job, ticket, row) is undone here,
+        # whatever the caller does next.
+        await undo_attempt(uow)
+        raise await _refusal(repo, visit, moved=moved is not None)
     await _publish(uow, visit, desk, row)
     return row
 
 
-async def _arrival(
-    repo: CheckInRepository,
+async def _refusal(repo: CheckInRepository, visit: Visit, *, moved: bool) -> Exception:
+    """Why an arrival was refused: the appointment's check-in, else its status."""
+    existing = await repo.for_appointment(visit.id)
+    if existing is not None:
+        return already_checked_in(existing)
+    if moved:  # the row conflicted yet none is there now: it changed under us
+        return NotCheckable("The appointment's check-in changed while checking in", current=visit.status)
+    return NotCheckable(f"An appointment that is {visit.status} cannot be checked in", current=visit.status)
+
+
+def _arrival(
     visit: Visit,
     desk: Desk,
     window: Window,
@@ -184,10 +194,7 @@ async def _arrival(
     outside_geofence: bool,
     priority: Priority,
 ) -> dict[str, object]:
-    """The check-in row's values, with the location's next ticket of the appointment's
-    clinic-local day (taken last: the counter row stays locked until commit)."""
-    local_day = visit.starts_at.astimezone(desk.zone).date()
-    number = await repo.next_ticket(desk.location_id, local_day)
+    """The check-in row's values but its ticket (taken in the same statement, last)."""
     return {
         "clinic_id": visit.clinic_id,
         "location_id": desk.location_id,
@@ -200,9 +207,7 @@ async def _arrival(
         "override_reason": override_reason,
         "checked_in_at": now,
         "queued_at": now,
-        "local_day": local_day,
-        "ticket_number": number,
-        "ticket": ticket_label(desk.ticket_prefix, number),
+        "local_day": visit.starts_at.astimezone(desk.zone).date(),
         "priority": int(priority),
         "late": now > visit.starts_at.astimezone(UTC) + window.late_after,
         "distance_m": distance_m,
@@ -211,20 +216,16 @@ async def _arrival(
 
 
 async def _publish(uow: UnitOfWork, visit: Visit, desk: Desk, check_in: CheckIn) -> None:
-    """`queue.updated` to the location's followers, `appointment.updated` to the patient's."""
-    await events.queue_changed(
-        uow,
-        tenant_id=visit.tenant_id,
-        clinic_id=visit.clinic_id,
-        location_id=desk.location_id,
-        reason="checked_in",
-        ticket=check_in.ticket,
-        doctor_id=visit.doctor_id,
-    )
-    await events.visit_changed(
-        uow,
-        tenant_id=visit.tenant_id,
-        appointment_id=visit.id,
-        patient_id=visit.patient_id,
-        status="checked_in",
-    )
+    """`queue.updated` to the location's followers, `appointment.updated` to the patient's:
+    one statement."""
+    notices = [
+        events.queue_notice(
+            clinic_id=visit.clinic_id,
+            location_id=desk.location_id,
+            reason="checked_in",
+            ticket=check_in.ticket,
+            doctor_id=visit.doctor_id,
+        ),
+        events.visit_notice(appointment_id=visit.id, patient_id=visit.patient_id, status="checked_in"),
+    ]
+    await events.publish_notices(uow, notices, tenant_id=visit.tenant_id)

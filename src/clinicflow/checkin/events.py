@@ -11,11 +11,43 @@ from __future__ import annotations
 import uuid
 
 from clinicflow.platform.db import UnitOfWork
-from clinicflow.platform.realtime import publish
+from clinicflow.platform.realtime import publish_many
 from clinicflow.realtime.policy import appointment_channel, patient_channel, queue_channel
 
 QUEUE_UPDATED = "queue.updated"
 APPOINTMENT_UPDATED = "appointment.updated"
+
+
+#: One event to publish: (channel or channels, type, data), as `publish_many` takes them.
+Notice = tuple[str | list[str], str, dict[str, object]]
+
+
+def queue_notice(
+    *,
+    clinic_id: uuid.UUID,
+    location_id: uuid.UUID,
+    reason: str,
+    ticket: str | None = None,
+    doctor_id: uuid.UUID | None = None,
+) -> Notice:
+    """`queue.updated` for the location's queue followers (staff, its display): no patient."""
+    data: dict[str, object] = {"location_id": location_id, "clinic_id": clinic_id, "status": reason}
+    if ticket is not None:
+        data["ticket"] = ticket
+    if doctor_id is not None:
+        data["doctor_id"] = doctor_id
+    return queue_channel(location_id), QUEUE_UPDATED, data
+
+
+def visit_notice(*, appointment_id: uuid.UUID, patient_id: uuid.UUID, status: str) -> Notice:
+    """`appointment.updated` for the appointment's followers (its patient, staff)."""
+    channels = [appointment_channel(appointment_id), patient_channel(patient_id)]
+    return channels, APPOINTMENT_UPDATED, {"appointment_id": appointment_id, "status": status}
+
+
+async def publish_notices(uow: UnitOfWork, notices: list[Notice], *, tenant_id: uuid.UUID) -> None:
+    """Publish every notice in the caller's transaction, in one statement."""
+    await publish_many(uow, notices, tenant_id=tenant_id)
 
 
 async def queue_changed(
@@ -29,12 +61,10 @@ async def queue_changed(
     doctor_id: uuid.UUID | None = None,
 ) -> None:
     """Tell the location's queue followers (staff, its display) that the queue changed."""
-    data: dict[str, object] = {"location_id": location_id, "clinic_id": clinic_id, "status": reason}
-    if ticket is not None:
-        data["ticket"] = ticket
-    if doctor_id is not None:
-        data["doctor_id"] = doctor_id
-    await publish(uow, queue_channel(location_id), QUEUE_UPDATED, data, tenant_id=tenant_id)
+    notice = queue_notice(
+        clinic_id=clinic_id, location_id=location_id, reason=reason, ticket=ticket, doctor_id=doctor_id
+    )
+    await publish_notices(uow, [notice], tenant_id=tenant_id)
 
 
 async def visit_changed(
@@ -46,10 +76,5 @@ async def visit_changed(
     status: str,
 ) -> None:
     """Tell the appointment's followers (its patient, staff) that its visit moved on."""
-    await publish(
-        uow,
-        [appointment_channel(appointment_id), patient_channel(patient_id)],
-        APPOINTMENT_UPDATED,
-        {"appointment_id": appointment_id, "status": status},
-        tenant_id=tenant_id,
-    )
+    notice = visit_notice(appointment_id=appointment_id, patient_id=patient_id, status=status)
+    await publish_notices(uow, [notice], tenant_id=tenant_id)

@@ -92,3 +92,13 @@ def check_receives(principal: TenantPrincipal, clinic_id: uuid.UUID, permission:
     ):
         raise NotFound("Appointment not found")
     _forbid_unless(principal, permission, clinic_id)
+
+
+def check_reads_operations(principal: TenantPrincipal, clinic_id: uuid.UUID) -> None:
+    """A clinic's day in figures: staff configuring check-in or reading the queue there (404
+    for everyone else, as for a clinic that does not exist)."""
+    if not (
+        principal.can(P.CHECKIN_CONFIGURE, clinic_id=clinic_id)
+        or principal.can(P.QUEUE_READ, clinic_id=clinic_id)
+    ):
+        raise NotFound("Clinic not found")

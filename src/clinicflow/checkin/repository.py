@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import psycopg
+from psycopg.rows import dict_row
 from sqlalchemy import Uuid, and_, any_, bindparam, column, delete, select, table, text
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import ARRAY
 
-from clinicflow.checkin.models import CheckIn, CheckInLocation, ClinicCheckInPolicy, TicketCounter
+from clinicflow.checkin.models import CheckIn, CheckInLocation, ClinicCheckInPolicy
 from clinicflow.checkin.schemas import CheckInLocationRead
-from clinicflow.platform.db import TenantScopedRepository
+from clinicflow.platform.db import TenantScopedRepository, UnitOfWork
 from clinicflow.platform.db.direct import Query
+from clinicflow.platform.ids import uuid7
 from clinicflow.platform.pagination import KeysetPages, PageParams
 
 #: Tenancy's locations, only the columns a check-in location reads (no import of its models).
@@ -145,38 +147,66 @@ def ticket_label(prefix: str, number: int) -> str:
     return f"{prefix}-{number:03d}"
 
 
+#: The arrival in one statement: the location's next ticket of the day (the counter row
+#: stays locked until commit, so numbers are unique and gap-free but for rollbacks) and the
+#: check-in row with it (`uq_check_ins_tenant_id_appointment_id` decides: of concurrent
+#: inserts one row is made, the others return nothing). The label is `ticket_label` in SQL.
+_ARRIVAL = """
+WITH counter AS (
+  INSERT INTO checkin_ticket_counters AS c (tenant_id, location_id, local_day, last_number)
+  VALUES (%(tenant_id)s, %(location_id)s, %(local_day)s, 1)
+  ON CONFLICT (tenant_id, location_id, local_day) DO UPDATE SET last_number = c.last_number + 1
+  RETURNING last_number
+)
+INSERT INTO check_ins (
+  id, tenant_id, clinic_id, location_id, appointment_id, patient_id, doctor_id,
+  appointment_starts_at, method, checked_in_by, override_reason, checked_in_at, queued_at,
+  local_day, ticket_number, ticket, priority, late, distance_m, outside_geofence
+)
+SELECT
+  %(id)s, %(tenant_id)s, %(clinic_id)s, %(location_id)s, %(appointment_id)s, %(patient_id)s,
+  %(doctor_id)s, %(appointment_starts_at)s, %(method)s, %(checked_in_by)s, %(override_reason)s,
+  %(checked_in_at)s, %(queued_at)s, %(local_day)s, counter.last_number,
+  %(prefix)s || '-' || CASE WHEN counter.last_number < 1000 THEN lpad(counter.last_number::text, 3, '0')
+                            ELSE counter.last_number::text END,
+  %(priority)s, %(late)s, %(distance_m)s, %(outside_geofence)s
+FROM counter
+ON CONFLICT ON CONSTRAINT uq_check_ins_tenant_id_appointment_id DO NOTHING
+RETURNING *
+"""
+
+
+async def queue_arrival(
+    connection: psycopg.AsyncConnection[Any], *, tenant_id: uuid.UUID, prefix: str, values: dict[str, object]
+) -> psycopg.AsyncCursor[Any]:
+    """Send the arrival (next ticket and check-in row, `_ARRIVAL`) in the caller's pipeline;
+    `arrival(cursor)` reads the row after it. `values`: the row's columns but the ticket."""
+    params = {"id": uuid7(), "tenant_id": tenant_id, "prefix": prefix, **values}
+    return await connection.cursor(row_factory=dict_row).execute(_ARRIVAL, params)
+
+
+#: The savepoint before an arrival's statements (undone when the arrival is refused).
+_ATTEMPT = "clinicflow_arrival"
+
+
+async def queue_savepoint(connection: psycopg.AsyncConnection[Any]) -> None:
+    """Send the savepoint an arrival's statements follow, in the caller's pipeline."""
+    await connection.execute(f"SAVEPOINT {_ATTEMPT}")
+
+
+async def undo_attempt(uow: UnitOfWork) -> None:
+    """Undo everything sent since `queue_savepoint` (the transaction goes on)."""
+    await uow.session.execute(text(f"ROLLBACK TO SAVEPOINT {_ATTEMPT}"))
+
+
+async def arrival(cursor: psycopg.AsyncCursor[Any]) -> CheckIn | None:
+    """The check-in `queue_arrival` made (a detached row), or None: the appointment had one."""
+    row = await cursor.fetchone()
+    return CheckIn(**row) if row is not None else None
+
+
 class CheckInRepository(TenantScopedRepository[CheckIn]):
     model = CheckIn
-
-    async def next_ticket(self, location_id: uuid.UUID, local_day: date) -> int:
-        """The next ticket number of the location's day, starting at 1.
-
-        One statement: concurrent check-ins at one location serialise on the counter
-        row (held until their transactions end), so numbers are unique and, per day,
-        gap-free except where a check-in rolled back.
-        """
-        stmt = (
-            insert(TicketCounter)
-            .values(tenant_id=self.tenant_id, location_id=location_id, local_day=local_day, last_number=1)
-            .on_conflict_do_update(
-                index_elements=["tenant_id", "location_id", "local_day"],
-                set_={"last_number": TicketCounter.last_number + 1},
-            )
-            .returning(TicketCounter.last_number)
-        )
-        result = await self.uow.execute(stmt)
-        return int(result.scalar_one())
-
-    async def insert_arrival(self, values: dict[str, object]) -> CheckIn | None:
-        """Insert a check-in; None when the appointment already has one (the unique
-        constraint decides: of concurrent inserts exactly one row is made)."""
-        stmt = (
-            insert(CheckIn)
-            .values(tenant_id=self.tenant_id, **values)
-            .on_conflict_do_nothing(constraint="uq_check_ins_tenant_id_appointment_id")
-            .returning(CheckIn)
-        )
-        return (await self.uow.execute(stmt)).scalars().one_or_none()
 
     async def for_appointment(self, appointment_id: uuid.UUID) -> CheckIn | None:
         """The appointment's check-in, if it has one."""
@@ -246,3 +276,42 @@ class WindowRepository(TenantScopedRepository[ClinicCheckInPolicy]):
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.uow.execute(stmt)).scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class DayFigures:
+    """A clinic's check-ins of one clinic-local day in figures."""
+
+    waiting: int
+    called: int
+    in_consultation: int
+    seen: int  # called at least once today
+    average_wait_seconds: float | None  # arrival to (first) call, of those called
+    no_shows: int  # the day's appointments that ended as no-shows
+
+
+#: One statement: the day's check-ins of the clinic by `ix_check_ins_tenant_id_clinic_id_location_id_
+#: checked_in_at` (the arrival range widened by a day both ways, then the exact local day), and
+#: the day's no-shows by scheduling's `ix_appointments_tenant_id_clinic_id_starts_at` (read in
+#: SQL as the unit of one query, like the statements named in the module's docstring).
+DAY_FIGURES = Query(
+    text(
+        """
+SELECT
+  count(*) FILTER (WHERE c.queue_status = 'waiting') AS waiting,
+  count(*) FILTER (WHERE c.queue_status = 'called') AS called,
+  count(*) FILTER (WHERE c.queue_status = 'in_consultation') AS in_consultation,
+  count(*) FILTER (WHERE c.called_at IS NOT NULL) AS seen,
+  avg(EXTRACT(EPOCH FROM c.called_at - c.checked_in_at)::float8)
+    FILTER (WHERE c.called_at IS NOT NULL) AS average_wait_seconds,
+  (SELECT count(*) FROM appointments a
+   WHERE a.tenant_id = :tenant_id AND a.clinic_id = :clinic_id
+     AND a.starts_at >= :day_start AND a.starts_at < :day_end AND a.status = 'no_show') AS no_shows
+FROM check_ins c
+WHERE c.tenant_id = :tenant_id AND c.clinic_id = :clinic_id
+  AND c.checked_in_at >= :day_start - interval '1 day' AND c.checked_in_at < :day_end + interval '1 day'
+  AND c.local_day = :day
+"""
+    ),
+    name="checkin.day_figures",
+)

@@ -17,7 +17,7 @@ from clinicflow.identity.errors import DependantAlreadyLinked as DependantAlread
 from clinicflow.identity.models import GuardianLink
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.identity.repository import GuardianRepository
-from clinicflow.identity.schemas import DependantIn, DependantRead
+from clinicflow.identity.schemas import DependantIn, DependantRead, GuardianRead
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.pagination import PageParams
 
@@ -35,6 +35,16 @@ async def list_dependants(
     policy.check_sees_dependants(principal, patient_id)
     await _require_guardian(uow, principal, patient_id)
     return await GuardianRepository(uow, principal.tenant_id).page(patient_id, page)
+
+
+async def list_guardians(
+    uow: UnitOfWork, principal: TenantPrincipal, *, patient_id: uuid.UUID
+) -> list[GuardianRead]:
+    """The patients who have this patient as a dependant (oldest link first, at most 100):
+    for the same readers as `list_dependants` (404 for anyone else)."""
+    policy.check_sees_dependants(principal, patient_id)
+    await _require_guardian(uow, principal, patient_id)
+    return await GuardianRepository(uow, principal.tenant_id).guardians(patient_id)
 
 
 async def link_dependant(

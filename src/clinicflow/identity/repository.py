@@ -29,7 +29,7 @@ from clinicflow.identity.models import (
     User,
 )
 from clinicflow.identity.roles import Role
-from clinicflow.identity.schemas import DependantRead
+from clinicflow.identity.schemas import DependantRead, GuardianRead
 from clinicflow.platform.db import TenantScopedRepository, UnitOfWork
 from clinicflow.platform.pagination import KeysetPages, PageParams, paginate
 
@@ -409,6 +409,16 @@ _DEPENDANTS = select(
     _users.c.full_name,
     _links.c.created_at,
 ).join(_users, (_users.c.tenant_id == _links.c.tenant_id) & (_users.c.id == _links.c.dependant_id))
+_GUARDIANS = select(
+    _links.c.id,
+    _links.c.guardian_id,
+    _links.c.dependant_id,
+    _links.c.relationship,
+    _users.c.full_name,
+    _links.c.created_at,
+).join(_users, (_users.c.tenant_id == _links.c.tenant_id) & (_users.c.id == _links.c.guardian_id))
+#: Most guardians one patient's page lists.
+MAX_GUARDIANS = 100
 _DEPENDANT_PAGES = KeysetPages(
     _DEPENDANTS.where(
         _links.c.tenant_id == bindparam("tenant_id"), _links.c.guardian_id == bindparam("guardian_id")
@@ -435,6 +445,14 @@ class GuardianRepository(TenantScopedRepository[GuardianLink]):
 
     async def page(self, guardian_id: uuid.UUID, page: PageParams) -> tuple[list[DependantRead], str | None]:
         return await _DEPENDANT_PAGES.read(self.uow, page, tenant_id=self.tenant_id, guardian_id=guardian_id)
+
+    async def guardians(self, dependant_id: uuid.UUID) -> list[GuardianRead]:
+        stmt = (
+            _GUARDIANS.where(_links.c.tenant_id == self.tenant_id, _links.c.dependant_id == dependant_id)
+            .order_by(_links.c.id)
+            .limit(MAX_GUARDIANS)
+        )
+        return [GuardianRead.model_validate(dict(r)) for r in (await self.uow.execute(stmt)).mappings()]
 
     async def dependant_ids(self, guardian_id: uuid.UUID) -> list[uuid.UUID]:
         stmt = (

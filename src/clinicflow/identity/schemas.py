@@ -226,3 +226,14 @@ class DependantRead(BaseModel):
     relationship: Relationship
     full_name: str  # the dependant's
     created_at: datetime
+
+
+class GuardianRead(BaseModel):
+    """A guardian link seen from the dependant: who may see and check in their visits."""
+
+    id: uuid.UUID
+    guardian_id: uuid.UUID
+    dependant_id: uuid.UUID
+    relationship: Relationship  # what the dependant is to the guardian
+    full_name: str  # the guardian's
+    created_at: datetime

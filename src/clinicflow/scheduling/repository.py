@@ -188,19 +188,9 @@ async def load_schedule_row(uow: UnitOfWork, params: dict[str, Any]) -> dict[str
 
 @asynccontextmanager
 async def pipeline(uow: UnitOfWork) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-    """The transaction's psycopg connection in pipeline mode: what the block sends travels
-    together and is answered in one round trip when the block ends (BEGIN too, if the
-    transaction has not started). A database error surfaces at the end of the block, as the
-    domain error it means (409 for the exclusion constraint)."""
-    await uow.flush()  # ORM changes pending in the session go first
-    connection = await uow.driver_connection()
-    try:
-        async with connection.pipeline():
-            yield connection
-    except psycopg.Error as exc:
-        wrapped = DBAPIError.instance(None, None, exc, psycopg.Error)
-        assert isinstance(wrapped, DBAPIError)
-        raise translate_db_error(wrapped) or wrapped from exc
+    """`UnitOfWork.pipeline`: the booking's statements travel together (see the module)."""
+    async with uow.pipeline() as connection:
+        yield connection
 
 
 async def queue_schedule(

@@ -4,7 +4,8 @@ Today is each clinic's own today, on its own clock, for the clinics where the
 user holds a grant (tenant-wide grants: every clinic). A patient is found by
 their email; their page lists their upcoming appointments (to move or cancel)
 and leads to booking for them (`desk_booking.py`). Waitlists are in
-`desk_waitlist.py`. Check-in and the live queue come with the check-in pages.
+`desk_waitlist.py`. Checking a patient in (and overriding the window) is
+`desk_checkin.py`; what today shows of arrivals, `desk_arrivals.py`.
 """
 
 from __future__ import annotations
@@ -12,19 +13,19 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from clinicflow.errors import ClinicflowError, NotFound
-from clinicflow.identity import directory
+from clinicflow.identity import directory, family
 from clinicflow.identity import service as identity
 from clinicflow.identity.access import context_of
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.identity.roles import Role
-from clinicflow.identity.schemas import DoctorRead, UserRead
+from clinicflow.identity.schemas import DependantRead, DoctorRead, GuardianRead, Relationship, UserRead
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.pagination import PageParams
 from clinicflow.scheduling import booking
@@ -32,6 +33,7 @@ from clinicflow.scheduling.schemas import AppointmentRead, CancelIn
 from clinicflow.scheduling.state import Action
 from clinicflow.tenancy.schemas import ClinicRead
 from clinicflow.web.access import DeskPage
+from clinicflow.web.desk_arrivals import CHECKABLE, Arrivals, arrivals_at, channels_of
 from clinicflow.web.forms import CheckedForm, text, validated
 from clinicflow.web.rendering import field_errors, render
 from clinicflow.web.routing import PageRoute
@@ -52,7 +54,20 @@ _NOTICES = {
     "booked": "The appointment is booked.",
     "rescheduled": "The appointment is moved.",
     "cancelled": "The appointment is cancelled.",
+    "checked_in": "The patient is checked in.",
+    "linked": "The dependant is linked.",
+    "unlinked": "The dependant is unlinked.",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicDay:
+    """One clinic's today: its clock now, its appointments, where and who has arrived."""
+
+    clinic: ClinicRead
+    now: datetime
+    visits: list[Visit]
+    arrivals: Arrivals
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,22 +118,72 @@ def notice_of(request: Request) -> str | None:
 
 @router.get("")
 async def today(request: Request, principal: DeskPage) -> Response:
-    """Today's appointments of each of my clinics, with their status."""
+    """Today's appointments of each of my clinics: their status, tickets, a check-in button."""
+    return await today_page(request, principal)
+
+
+async def today_page(
+    request: Request,
+    principal: TenantPrincipal,
+    *,
+    refusal: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The today page; after a refused check-in, with the refusal (and its override) on top."""
     ctx = context_of(request)
     now = scheduling_of(request).clock.now()
     days = []
     async with ctx.db.reading() as uow:
         clinics = await desk_clinics(uow, principal)
+        arrivals: dict[uuid.UUID, Arrivals] = {}
         for clinic in clinics.values():
             zone = zone_of(clinic)
             start, end = day_bounds(now.astimezone(zone).date(), zone)
             appointments = await appointments_between(
                 uow, principal, start=start, end=end, clinic_id=clinic.id
             )
-            days.append(
-                (clinic, now.astimezone(zone), await visits_of(uow, principal, appointments, clinics))
-            )
-    return render(request, "desk/today.html", {"days": days, "notice": notice_of(request)})
+            arrivals[clinic.id] = await arrivals_at(uow, principal, clinic, now)
+            visits = await visits_of(uow, principal, appointments, clinics)
+            days.append(ClinicDay(clinic, now.astimezone(zone), visits, arrivals[clinic.id]))
+    if refusal is not None:
+        refused = next(
+            (v for d in days for v in d.visits if v.appointment.id == refusal["appointment_id"]), None
+        )
+        refusal = {**refusal, "visit": refused, "desks": [], "chosen": None}
+        if refused is not None:
+            at = arrivals[refused.appointment.clinic_id]
+            asked = refusal.get("location_id") or refused.appointment.location_id
+            refusal.update(desks=at.desks, chosen=at.desk_for(asked))
+    context = {
+        "days": days,
+        "notice": notice_of(request),
+        "channels": channels_of(list(clinics.values()), arrivals),
+        "checkable": CHECKABLE,
+        "refusal": refusal,
+        "errors": errors or {},
+    }
+    return render(request, "desk/today.html", context, status_code=status_code)
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """A patient's guardian links as the desk sees them (`None`: the desk may not read them)."""
+
+    dependants: list[DependantRead] | None
+    guardians: list[GuardianRead] | None
+
+
+async def family_of(uow: UnitOfWork, principal: TenantPrincipal, patient_id: uuid.UUID) -> Family:
+    """The patient's dependants and guardians, for staff who manage families (`family:manage`);
+    for other staff the service's answer is that there is nothing to show them."""
+    try:
+        page = PageParams(limit=100)
+        dependants, _ = await family.list_dependants(uow, principal, patient_id=patient_id, page=page)
+        guardians = await family.list_guardians(uow, principal, patient_id=patient_id)
+    except NotFound:
+        return Family(None, None)
+    return Family(dependants, guardians)
 
 
 def _is_patient(user: UserRead) -> bool:
@@ -161,15 +226,18 @@ async def find_patient(
     return render(request, "desk/patients.html", context, status_code=422 if malformed else 200)
 
 
-async def _patient_page(
+async def patient_view(
     request: Request,
     principal: TenantPrincipal,
     patient_id: uuid.UUID,
     q: str | None,
     *,
     errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    """A patient's page: their appointments, their family, the doctors to book with; after a
+    refused form, with its messages (`errors`) and what was typed (`values`)."""
     ctx = context_of(request)
     now = scheduling_of(request).clock.now()
     async with ctx.db.reading() as uow:
@@ -179,6 +247,7 @@ async def _patient_page(
             uow, principal, start=now - timedelta(hours=12), end=now + UPCOMING, patient_id=patient_id
         )
         visits = await visits_of(uow, principal, appointments, clinics)
+        relatives = await family_of(uow, principal, patient_id)
         doctors: list[DoctorRead] = []
         if q is not None:
             doctors, _ = await directory.search_doctors(
@@ -197,6 +266,9 @@ async def _patient_page(
         "q": q,
         "notice": notice_of(request),
         "errors": errors or {},
+        "family": relatives,
+        "relationships": [r.value for r in Relationship],
+        "values": values or {},
         "movable": ("scheduled", "confirmed"),
         "cancellable": ("scheduled", "confirmed", "checked_in"),
     }
@@ -211,7 +283,7 @@ async def patient_page(
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     """A patient's upcoming appointments (move, cancel) and the doctors to book them with."""
-    return await _patient_page(request, principal, patient_id, q)
+    return await patient_view(request, principal, patient_id, q)
 
 
 @router.post("/appointments/{appointment_id}/cancel")
@@ -237,7 +309,7 @@ async def cancel(
             patient_id = booking.read(await booking.get_visible(uow, principal, appointment_id)).patient_id
         errors = field_errors(refused)
         errors[f"reason-{appointment_id}"] = errors.pop(f"reason-{appointment_id}.reason", errors["form"])
-        return await _patient_page(
+        return await patient_view(
             request, principal, patient_id, None, errors=errors, status_code=refused.status
         )
     return RedirectResponse(f"/desk/patients/{cancelled.patient_id}?cancelled=1", status_code=303)

@@ -11,18 +11,22 @@ from clinicflow.web import (
     booking,
     desk,
     desk_booking,
+    desk_checkin,
+    desk_family,
     desk_waitlist,
+    display,
     doctor,
     doctor_planner,
     doctor_queue,
     patient,
     patient_appointment,
     patient_checkin,
+    patient_family,
     patient_profile,
     patient_waitlist,
     signin,
 )
-from clinicflow.web.admin import clinic_policies, clinics, grants, locations, trail, users
+from clinicflow.web.admin import checkin_pages, clinic_policies, clinics, grants, locations, trail, users
 from clinicflow.web.admin import home as admin_home
 from clinicflow.web.session import CookieSigner
 
@@ -38,6 +42,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(booking.router)
     app.include_router(patient_appointment.router)
     app.include_router(patient_checkin.router)
+    app.include_router(patient_family.router)
     app.include_router(patient_waitlist.router)
     app.include_router(patient_profile.router)
     app.include_router(doctor.router)
@@ -45,11 +50,15 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(doctor_queue.router)
     app.include_router(desk.router)
     app.include_router(desk_booking.router)
+    app.include_router(desk_checkin.router)
+    app.include_router(desk_family.router)
     app.include_router(desk_waitlist.router)
     app.include_router(admin_home.router)
     app.include_router(clinics.router)
     app.include_router(locations.router)
+    app.include_router(checkin_pages.router)
     app.include_router(users.router)
     app.include_router(grants.router)
     app.include_router(clinic_policies.router)
     app.include_router(trail.router)
+    app.include_router(display.router)

@@ -78,11 +78,15 @@ def estimate_waits(
     """Each waiting entry's estimate. `waiting`: (check-in id, doctor id) in queue order;
     `loads`: per doctor (a doctor missing from it has nothing in hand and the default length)."""
     ahead: dict[uuid.UUID, int] = {}
+    busy: dict[uuid.UUID, tuple[timedelta, timedelta]] = {}  # per doctor: (in hand, one consult)
     result: dict[uuid.UUID, Estimate] = {}
     for check_in_id, doctor_id in waiting:
-        load = loads.get(doctor_id) or DoctorLoad(consult=default)
+        if doctor_id not in busy:
+            load = loads.get(doctor_id) or DoctorLoad(consult=default)
+            busy[doctor_id] = (load.busy_for(now), load.consult)
+        in_hand, consult = busy[doctor_id]
         before = ahead.get(doctor_id, 0)
-        wait = load.busy_for(now) + load.consult * before
+        wait = in_hand + consult * before
         result[check_in_id] = Estimate(position=before + 1, ahead=before, minutes=minutes_of(wait))
         ahead[doctor_id] = before + 1
     return result

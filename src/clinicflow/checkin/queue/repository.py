@@ -391,3 +391,43 @@ async def queues_with_long_waiters(
         queued_before=queued_before,
     )
     return [(row.tenant_id, row.location_id, row.local_day, row.timezone) for row in await uow.execute(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class Calling:
+    """A called entry as a waiting room's display shows it: no patient, only the ticket, the
+    doctor's name and (when the visit is booked in a room) the room."""
+
+    ticket: str
+    called_at: datetime
+    recall_count: int
+    doctor_name: str | None
+    room: str | None
+
+
+#: The called entries of a location's day, newest call first (a display's "now calling").
+CALLING = Query(
+    text(
+        """
+SELECT c.ticket, c.called_at, c.recall_count, du.full_name::text AS doctor_name, r.name::text AS room
+FROM check_ins c
+JOIN appointments a ON a.tenant_id = c.tenant_id AND a.id = c.appointment_id
+LEFT JOIN clinic_locations r ON r.tenant_id = a.tenant_id AND r.id = a.location_id
+  AND r.kind = 'room' AND r.archived_at IS NULL
+LEFT JOIN users du ON du.tenant_id = c.tenant_id AND du.id = c.doctor_id
+WHERE c.tenant_id = :tenant_id AND c.location_id = :location_id AND c.local_day = :day
+  AND c.queue_status = 'called'
+ORDER BY c.called_at DESC, c.id
+LIMIT :limit
+"""
+    ),
+    name="queue.calling",
+)
+
+
+async def calling(
+    uow: UnitOfWork, *, tenant_id: uuid.UUID, location_id: uuid.UUID, day: date, limit: int
+) -> list[Calling]:
+    """The location's called entries of `day`, newest call first (at most `limit`)."""
+    rows = await uow.fetch(CALLING, tenant_id=tenant_id, location_id=location_id, day=day, limit=limit)
+    return [Calling(**row) for row in rows]

@@ -39,6 +39,10 @@ _current_uow: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar
 
 _READ_ONLY = "clinicflow_read_only"
 _READ_ONLY_SESSION = "-c default_transaction_read_only=on"
+#: Every connection's session settings. JIT off: our statements are short OLTP ones, and
+#: when a stale or skewed estimate crosses `jit_above_cost` PostgreSQL spends tens of
+#: milliseconds compiling a query that runs in one (docs/decisions.md, 2026-12-04).
+SESSION_OPTIONS = "-c jit=off"
 
 
 @event.listens_for(Session, "before_flush")
@@ -167,6 +171,23 @@ class UnitOfWork:
         assert isinstance(driver, psycopg.AsyncConnection)
         return driver
 
+    @asynccontextmanager
+    async def pipeline(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """The transaction's psycopg connection in pipeline mode: what the block sends travels
+        together and is answered in one round trip when the block ends or a result is read
+        (BEGIN too, if the transaction has not started). Pending ORM changes are flushed
+        first. A database error surfaces by the end of the block, as the domain error it
+        means (`translate_db_error`: 409 for a unique or exclusion constraint)."""
+        await self.flush()
+        connection = await self.driver_connection()
+        try:
+            async with connection.pipeline():
+                yield connection
+        except psycopg.Error as exc:
+            wrapped = DBAPIError.instance(None, None, exc, psycopg.Error)
+            assert isinstance(wrapped, DBAPIError)
+            raise translate_db_error(wrapped) or wrapped from exc
+
     async def flush(self) -> None:
         """Send pending writes now, so constraint violations surface inside the use case."""
         try:
@@ -214,13 +235,14 @@ class Database:
             connect_args={
                 "application_name": f"{self.application_name}-write",
                 "connect_timeout": connect_timeout,
+                "options": session_options(url),
             },
         )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Reads: their own autocommit, read-only connections (see _read_engine), connected
         # as the engine connects (the dialect's arguments, including its psycopg adapters).
         _, connect_args = self.engine.dialect.create_connect_args(make_url(url))
-        read_options = " ".join(filter(None, [connect_args.get("options"), _READ_ONLY_SESSION]))
+        read_options = f"{session_options(url)} {_READ_ONLY_SESSION}"
         if orm_read_pool_size is None:
             orm_read_pool_size = max(1, pool_size // 2) + max_overflow // 2
         self.read_engine = _read_engine(
@@ -302,6 +324,12 @@ class Database:
         await self.read_engine.dispose()
         if self._read_pool_open:
             await self.read_pool.close()
+
+
+def session_options(url: str) -> str:
+    """The `options` every connection starts with: the URL's own, then `SESSION_OPTIONS`."""
+    in_url = make_url(url).query.get("options")
+    return " ".join(filter(None, [in_url if isinstance(in_url, str) else None, SESSION_OPTIONS]))
 
 
 def _read_engine(

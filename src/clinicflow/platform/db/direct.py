@@ -133,10 +133,11 @@ async def fetch(
     try:
         async with connection.cursor() as cursor:
             await cursor.execute(query.sql, params or None)
-            description = cursor.description
-            if description is None:
-                return []
+            # Rows first: in a pipeline, fetching is what sends the queue and waits for it,
+            # and the description exists only once the result has arrived.
             raw = await cursor.fetchall()
+            description = cursor.description
+            assert description is not None  # fetchall raised for a statement without rows
     except psycopg.Error as exc:
         raise DBAPIError.instance(query.sql, params, exc, psycopg.Error) from exc
     keys = [column.name for column in description]

@@ -8,7 +8,9 @@ call them; this module is scheduling's side of it, with no authorization of its 
 - `visits_between`: the appointments of some patients starting in a window, at a clinic;
 - `advance`: one visit move (check in, start, complete, no-show) as ONE conditional
   UPDATE, so two concurrent moves of one appointment never both succeed, audited and
-  emitted like every other transition.
+  emitted like every other transition;
+- `queue_advance` / `advanced`: the same move sent in the caller's pipeline, with its
+  audit event and job, so a core path (the QR scan) pays one round trip for all of it.
 """
 
 from __future__ import annotations
@@ -16,15 +18,28 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
+
+import psycopg
 
 from clinicflow.audit import service as audit
 from clinicflow.audit.service import Actor
 from clinicflow.platform.db import UnitOfWork
-from clinicflow.scheduling.events import AppointmentEvent, Event, emit
+from clinicflow.scheduling.events import AppointmentEvent, Event, emit, queue_emit
 from clinicflow.scheduling.state import TRANSITIONS, Action, Status
-from clinicflow.scheduling.visits.repository import Visit, VisitRepository
+from clinicflow.scheduling.visits.repository import Visit, VisitRepository, moved_visit, queue_move
 
-__all__ = ["TARGETS", "VISIT_ACTIONS", "Visit", "advance", "get_visit", "sources", "visits_between"]
+__all__ = [
+    "TARGETS",
+    "VISIT_ACTIONS",
+    "Visit",
+    "advance",
+    "advanced",
+    "get_visit",
+    "queue_advance",
+    "sources",
+    "visits_between",
+]
 
 #: The moves of the visit itself; everything else goes through `appointments.transition`.
 VISIT_ACTIONS = frozenset({Action.CHECK_IN, Action.START, Action.COMPLETE, Action.NO_SHOW})
@@ -122,3 +137,51 @@ async def advance(
         ),
     )
     return visit
+
+
+async def queue_advance(
+    connection: psycopg.AsyncConnection[Any],
+    actor: Actor,
+    *,
+    visit: Visit,
+    action: Action,
+    details: dict[str, object] | None = None,
+) -> psycopg.AsyncCursor[Any]:
+    """`advance` sent on the transaction's psycopg connection, for a caller's pipeline: the
+    conditional UPDATE, the audit event and the domain event's job travel together. Read the
+    outcome with `advanced(cursor)` after the pipeline.
+
+    The audit event and the job are sent before the UPDATE's answer is known: when the
+    move did not happen (`advanced` is None) the caller must not commit them, so it rolls
+    back to a savepoint taken before, or lets its refusal end the transaction.
+    `visit` is the appointment as the caller read it in this transaction (the event's
+    doctor, patient and times; the move changes only the status).
+    """
+    if action not in VISIT_ACTIONS:
+        raise ValueError(f"{action} is not a visit move")
+    target = TARGETS[action]
+    cursor = await queue_move(connection, visit.tenant_id, visit.id, sources(action), target)
+    extra = dict(details or {})
+    await audit.queue_change(
+        connection, actor, f"appointment.{action.value}", visit, after={"status": target.value}, details=extra
+    )
+    await queue_emit(
+        connection,
+        AppointmentEvent(
+            event=_EVENTS[action],
+            tenant_id=visit.tenant_id,
+            appointment_id=visit.id,
+            clinic_id=visit.clinic_id,
+            doctor_id=visit.doctor_id,
+            patient_id=visit.patient_id,
+            starts_at=visit.starts_at,
+            ends_at=visit.ends_at,
+            details=extra,
+        ),
+    )
+    return cursor
+
+
+async def advanced(cursor: psycopg.AsyncCursor[Any]) -> Visit | None:
+    """The visit as `queue_advance` moved it, or None when it left no status it may leave."""
+    return await moved_visit(cursor)

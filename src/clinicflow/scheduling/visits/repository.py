@@ -6,7 +6,10 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import psycopg
+from psycopg.rows import dict_row
 from sqlalchemy import select, update
 
 from clinicflow.platform.db import TenantScopedRepository
@@ -93,3 +96,33 @@ class VisitRepository(TenantScopedRepository[Appointment]):
         )
         row = (await self.uow.execute(stmt)).mappings().first()
         return Visit(**row) if row is not None else None
+
+
+#: `VisitRepository.move` for a psycopg pipeline (the same statement, written for psycopg).
+_MOVE = """
+UPDATE appointments SET status = %(target)s, updated_at = now()
+WHERE tenant_id = %(tenant_id)s AND id = %(id)s AND status = ANY(%(leaving)s)
+RETURNING id, tenant_id, clinic_id, doctor_id, patient_id, location_id, starts_at, ends_at, status, kind
+"""
+
+
+async def queue_move(
+    connection: psycopg.AsyncConnection[Any],
+    tenant_id: uuid.UUID,
+    id_: uuid.UUID,
+    leaving: Collection[Status],
+    target: Status,
+) -> psycopg.AsyncCursor[Any]:
+    """Send `move`'s UPDATE in the caller's pipeline; `moved_visit(cursor)` reads it after."""
+    values = {
+        "target": target.value,
+        "tenant_id": tenant_id,
+        "id": id_,
+        "leaving": [s.value for s in leaving],
+    }
+    return await connection.cursor(row_factory=dict_row).execute(_MOVE, values)
+
+
+async def moved_visit(cursor: psycopg.AsyncCursor[Any]) -> Visit | None:
+    row = await cursor.fetchone()
+    return Visit(**row) if row is not None else None

@@ -1,7 +1,7 @@
-"""A clinic's policies in the admin console: cancellation and no-show (scheduling's policy)
-and the waitlist's (queue size, expiry, offers, weights, quiet hours), one form each.
-
-The check-in window is not here yet: it comes with the check-in pages."""
+"""A clinic's policies in the admin console: cancellation and no-show (scheduling's policy),
+the waitlist's (queue size, expiry, offers, weights, quiet hours) and the check-in window
+(how long before and after the start a patient may check in, when they are late, the
+default consult length: check-in's `window` service), one form each."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from clinicflow.checkin import window as checkin_window
+from clinicflow.checkin.schemas import CheckInPolicyIn
 from clinicflow.errors import ValidationFailed
 from clinicflow.identity.access import WebContext, context_of
 from clinicflow.identity.principal import TenantPrincipal
@@ -38,7 +40,9 @@ WAITLIST_FIELDS = (
     "quiet_hours_end",
     *(f"priority_weights.{name}" for name in WEIGHTS),
 )
+CHECKIN_FIELDS = tuple(CheckInPolicyIn.model_fields)
 _NOTICES = {
+    "checkin": "The check-in window is saved: check-ins from now on use it.",
     "scheduling": "The cancellation policy is saved.",
     "waitlist": "The waitlist policy is saved: the queue is ordered by the new weights.",
 }
@@ -95,7 +99,13 @@ async def policies_page(
         waitlist = await waitlist_policies.read_policy(
             uow, principal, tenant_id=principal.tenant_id, clinic_id=clinic_id
         )
-    values = {**scheduling_values(scheduling), **waitlist_values(waitlist), **(submitted or {})}
+        window = await checkin_window.read_window(uow, principal, clinic_id=clinic_id)
+    values = {
+        **scheduling_values(scheduling),
+        **waitlist_values(waitlist),
+        **window.model_dump(include=set(CHECKIN_FIELDS)),
+        **(submitted or {}),
+    }
     context = {
         "clinic": read,
         "values": values,
@@ -108,7 +118,7 @@ async def policies_page(
 
 @router.get("/clinics/{clinic_id}/policies")
 async def policies(request: Request, principal: AdminPage, clinic_id: uuid.UUID) -> Response:
-    """The clinic's cancellation and waitlist policies."""
+    """The clinic's cancellation, waitlist and check-in policies."""
     return await policies_page(request, context_of(request), principal, clinic_id)
 
 
@@ -165,3 +175,29 @@ async def put_waitlist_policy(
             status=refused.status,
         )
     return RedirectResponse(f"/admin/clinics/{clinic_id}/policies?done=waitlist", status_code=303)
+
+
+@router.post("/clinics/{clinic_id}/policies/check-in")
+async def put_check_in_window(
+    request: Request, principal: AdminPage, clinic_id: uuid.UUID, form: CheckedForm
+) -> Response:
+    """Replace the check-in window (audited by the service); scans from now on use it. Bad
+    input shows the form again with each field's error and changes nothing."""
+    scheduling_access.require_clinic_editor(principal, clinic_id)
+    ctx = context_of(request)
+    submitted = {name: text(form, name) for name in CHECKIN_FIELDS}
+    try:
+        data = parsed(CheckInPolicyIn, submitted)
+        async with ctx.db.transaction() as uow:
+            await checkin_window.put_window(uow, principal, clinic_id=clinic_id, data=data)
+    except ValidationFailed as refused:
+        return await policies_page(
+            request,
+            ctx,
+            principal,
+            clinic_id,
+            submitted=submitted,
+            errors=errors_of(refused),
+            status=refused.status,
+        )
+    return RedirectResponse(f"/admin/clinics/{clinic_id}/policies?done=checkin", status_code=303)

@@ -17,7 +17,8 @@ from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.tenancy import policy
 from clinicflow.tenancy import service as tenancy
 from clinicflow.tenancy.schemas import ClinicRead, LocationCreate, LocationKind, LocationRead
-from clinicflow.web.admin.common import clinic_names, errors_of, filled, page, parsed
+from clinicflow.web.admin.checkin_settings import NOTICES, check_in_context, check_in_settings
+from clinicflow.web.admin.common import clinic_names, errors_of, filled, notice_of, page, parsed
 from clinicflow.web.admin.gate import LocationPage
 from clinicflow.web.forms import CheckedForm
 from clinicflow.web.routing import PageRoute
@@ -94,7 +95,7 @@ async def create_location(
     return RedirectResponse(f"/admin/clinics/{clinic_id}?done=location-created", status_code=303)
 
 
-async def _manageable(ctx: WebContext, principal: TenantPrincipal, location_id: uuid.UUID) -> LocationRead:
+async def manageable(ctx: WebContext, principal: TenantPrincipal, location_id: uuid.UUID) -> LocationRead:
     """The scoped fetch of a location, then the policy: 404 unless its clinic is visible,
     403 without `locations:manage` there."""
     async with ctx.db.reading() as uow:
@@ -105,7 +106,7 @@ async def _manageable(ctx: WebContext, principal: TenantPrincipal, location_id: 
     return visible
 
 
-async def _edit_form(
+async def edit_form(
     request: Request,
     ctx: WebContext,
     principal: TenantPrincipal,
@@ -113,10 +114,13 @@ async def _edit_form(
     *,
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
+    checkin_values: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
+    """The location's page: its fields, its check-in settings, deleting it."""
     async with ctx.db.reading() as uow:
         names = await clinic_names(uow, principal, P.LOCATIONS_MANAGE)
+        settings = await check_in_settings(uow, principal, location.id)
     saved = location.model_dump(include=set(FIELDS))
     context = {
         "location": location,
@@ -125,6 +129,8 @@ async def _edit_form(
         "values": {k: v for k, v in saved.items() if v is not None} if values is None else values,
         "errors": errors or {},
         "kinds": KINDS,
+        **check_in_context(settings, values=checkin_values),
+        "notice": notice_of(request, NOTICES),
     }
     return page(request, "admin/location.html", context, status_code=status)
 
@@ -133,7 +139,7 @@ async def _edit_form(
 async def location(request: Request, principal: LocationPage, location_id: uuid.UUID) -> Response:
     """A location you manage: its fields, and deleting it."""
     ctx = context_of(request)
-    return await _edit_form(request, ctx, principal, await _manageable(ctx, principal, location_id))
+    return await edit_form(request, ctx, principal, await manageable(ctx, principal, location_id))
 
 
 @router.post("/locations/{location_id}")
@@ -142,7 +148,7 @@ async def update_location(
 ) -> Response:
     """Replace the location's fields; moving it needs `locations:manage` at both clinics."""
     ctx = context_of(request)
-    current = await _manageable(ctx, principal, location_id)
+    current = await manageable(ctx, principal, location_id)
     try:
         data = location_input(form)
         policy.ensure_location_manageable(principal, current, to_clinic=data.clinic_id)
@@ -152,7 +158,7 @@ async def update_location(
             )
     except ValidationFailed as refused:
         values = filled(form, FIELDS)
-        return await _edit_form(
+        return await edit_form(
             request, ctx, principal, current, values=values, errors=errors_of(refused), status=refused.status
         )
     return RedirectResponse(f"/admin/clinics/{data.clinic_id}?done=location-saved", status_code=303)
@@ -164,7 +170,7 @@ async def delete_location(
 ) -> Response:
     """Delete (archive) the location."""
     ctx = context_of(request)
-    current = await _manageable(ctx, principal, location_id)
+    current = await manageable(ctx, principal, location_id)
     async with ctx.db.transaction() as uow:
         await tenancy.archive_location(
             uow, tenant_id=principal.tenant_id, location_id=location_id, actor=principal.actor
