@@ -140,6 +140,18 @@ async def _choose(
     return first
 
 
+async def _name_of(
+    uow: UnitOfWork, principal: TenantPrincipal, places: list[CheckInLocationRead], location_id: uuid.UUID
+) -> str:
+    """The location's name: from the list, or for a location that takes no check-ins (a waiting
+    room of my clinics), from tenancy."""
+    place = next((p for p in places if p.location_id == location_id), None)
+    if place is not None:
+        return place.name
+    found = await tenancy.get_location(uow, tenant_id=principal.tenant_id, location_id=location_id)
+    return found.name if found is not None else ""
+
+
 async def _queue_page(
     request: Request,
     principal: TenantPrincipal,
@@ -167,14 +179,7 @@ async def _queue_page(
             places = [p for p in listed if practice is None or p.clinic_id in practice]
         picked = (location_id, await _read(uow, principal, location_id, now)) if location_id else None
         picked = picked or await _choose(uow, principal, places, now)
-        name = ""
-        if picked is not None and not fragment:
-            place = next((p for p in places if p.location_id == picked[0]), None)
-            if place is not None:
-                name = place.name
-            else:  # a location of my clinics that takes no check-ins (a waiting room)
-                found = await tenancy.get_location(uow, tenant_id=principal.tenant_id, location_id=picked[0])
-                name = found.name if found is not None else ""
+        name = await _name_of(uow, principal, places, picked[0]) if picked and not fragment else ""
     context: dict[str, Any] = {
         "places": places,
         "location_id": picked[0] if picked else None,
