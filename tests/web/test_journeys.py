@@ -105,3 +105,23 @@ async def test_a_patient_finds_a_doctor_books_and_downloads_the_calendar_file(
     content = await asyncio.to_thread(Path(await download.path()).read_text)
     assert "BEGIN:VCALENDAR" in content
     assert "BEGIN:VEVENT" in content
+
+
+async def test_a_form_without_its_csrf_token_is_refused_and_signs_nobody_in(page: Page, site: str) -> None:
+    """The sign-in form with its hidden token taken out (as a forged cross-site form would
+    lack it): the server refuses it in words, and nobody is signed in."""
+    await page.goto(f"{site}/login")
+    await page.get_by_label("Organisation").fill(DEMO_TENANT_SLUG)
+    await page.get_by_label("Email").fill(PATIENT.email)
+    await page.get_by_label("Password").fill(DEMO_PASSWORD)
+    token = page.locator("input[name=csrf_token]")
+    assert await token.count() == 1
+    await token.evaluate("input => input.remove()")
+    posted = lambda r: r.url.endswith("/login") and r.request.method == "POST"  # noqa: E731
+    async with page.expect_response(posted) as sent:
+        await page.get_by_role("button", name="Sign in").click()
+    assert (await sent.value).status == 403
+    await expect(page.get_by_text("security token")).to_be_visible()
+    assert await serious_violations(page) == []
+    await page.goto(f"{site}/app")
+    await expect(page).to_have_url(f"{site}/login?next=%2Fapp&reason=signin")
