@@ -79,6 +79,7 @@ async def test_every_change_tells_the_location_and_the_patients_whose_place_move
 ) -> None:
     day = await open_day(database, client, make_client, practice)
     seats = await seat(database, client, day, await new_patients(database, practice, 3))
+    before_the_call = await scalar(database, "SELECT coalesce(max(id), 0) FROM realtime_events")
 
     assert (await _call(day, practice.doctor)).status_code == 200
 
@@ -90,7 +91,8 @@ async def test_every_change_tells_the_location_and_the_patients_whose_place_move
     assert ("queue.updated", "called", "A-001") in [tuple(e) for e in queue_events]
     positions = await rows(
         database,
-        "SELECT channel, data FROM realtime_events WHERE type = 'queue.position' ORDER BY id",
+        "SELECT channel, data FROM realtime_events WHERE type = 'queue.position' AND id > :after ORDER BY id",
+        after=before_the_call,
     )
     told = {channel: data for channel, data in positions}
     assert told[f"patient:{seats[0].patient_id}"]["status"] == "called"
@@ -104,6 +106,50 @@ async def test_every_change_tells_the_location_and_the_patients_whose_place_move
     }
     assert told[f"patient:{seats[2].patient_id}"]["position"] == 2
     assert len(positions) == 3
+
+
+async def test_an_arrival_ahead_of_waiting_patients_tells_them_their_new_place(
+    database: Database, client: httpx.AsyncClient, make_client: ClientFactory, practice: Practice
+) -> None:
+    """A check-in is a queue change too: a patient with an earlier appointment arriving after
+    two with later ones sorts ahead of them, and each of the three hears their place."""
+    day = await open_day(database, client, make_client, practice)
+    early_slot = day.slots.pop(0)  # kept for the third patient: the earliest appointment
+    first, second = await seat(database, client, day, await new_patients(database, practice, 2))
+    day.slots.insert(0, early_slot)
+    before = await scalar(database, "SELECT coalesce(max(id), 0) FROM realtime_events")
+
+    (early,) = await seat(database, client, day, await new_patients(database, practice, 1))
+
+    positions = await rows(
+        database,
+        "SELECT channel, data FROM realtime_events WHERE type = 'queue.position' AND id > :after ORDER BY id",
+        after=before,
+    )
+    told = {channel: data for channel, data in positions}
+    assert {c: (d["position"], d["ahead"]) for c, d in told.items()} == {
+        f"patient:{early.patient_id}": (1, 0),
+        f"patient:{first.patient_id}": (2, 1),
+        f"patient:{second.patient_id}": (3, 2),
+    }
+    assert told[f"patient:{second.patient_id}"]["estimate_minutes"] == 30  # two consults ahead
+    order = [w["check_in_id"] for w in (await day.queue(practice.reception))["waiting"]]
+    assert order == [str(early.check_in_id), str(first.check_in_id), str(second.check_in_id)]
+
+
+async def test_an_arrival_at_the_end_of_the_queue_moves_nobody_else(
+    database: Database, client: httpx.AsyncClient, make_client: ClientFactory, practice: Practice
+) -> None:
+    day = await open_day(database, client, make_client, practice)
+    await seat(database, client, day, await new_patients(database, practice, 1))
+    before = await scalar(database, "SELECT coalesce(max(id), 0) FROM realtime_events")
+    (last,) = await seat(database, client, day, await new_patients(database, practice, 1))
+    told = await rows(
+        database,
+        "SELECT channel FROM realtime_events WHERE type = 'queue.position' AND id > :after",
+        after=before,
+    )
+    assert [channel for (channel,) in told] == [f"patient:{last.patient_id}"]  # her own place only
 
 
 async def test_skip_sends_a_patient_behind_the_on_time_ones_and_priority_brings_one_forward(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from clinicflow.audit.service import Actor
@@ -39,6 +39,9 @@ from clinicflow.checkin.models import (
     Method,
     Priority,
 )
+from clinicflow.checkin.queue import repository as queue_queries
+from clinicflow.checkin.queue import service as queue_service
+from clinicflow.checkin.queue.repository import QueueLocation
 from clinicflow.checkin.repository import (
     CheckInRepository,
     arrival,
@@ -153,6 +156,7 @@ async def admit(
         outside_geofence=outside_geofence,
         priority=priority,
     )
+    day = local_day(visit, desk)
     async with uow.pipeline() as connection:  # one round trip for all of it
         await queue_savepoint(connection)
         moving = await visits.queue_advance(
@@ -161,13 +165,22 @@ async def admit(
         arriving = await queue_arrival(
             connection, tenant_id=visit.tenant_id, prefix=desk.ticket_prefix, values=values
         )
+        reading = await queue_queries.queue_snapshot(
+            connection,
+            tenant_id=visit.tenant_id,
+            location_id=desk.location_id,
+            day=day,
+            now=now,
+        )
     moved, row = await visits.advanced(moving), await arrival(arriving)
+    queue_now = await queue_queries.snapshot_of(reading)
     if moved is None or row is None:
         # Refused: what this attempt sent (its audit event, job, ticket, row) is undone here,
         # whatever the caller does next.
         await undo_attempt(uow)
         raise await _refusal(repo, visit, moved=moved is not None)
-    await _publish(uow, visit, desk, row)
+    places = queue_service.arrival_notices(_queue_place(visit, desk, window), queue_now, row.id, now)
+    await _publish(uow, visit, desk, row, places)
     return row
 
 
@@ -179,6 +192,21 @@ async def _refusal(repo: CheckInRepository, visit: Visit, *, moved: bool) -> Exc
     if moved:  # the row conflicted yet none is there now: it changed under us
         return NotCheckable("The appointment's check-in changed while checking in", current=visit.status)
     return NotCheckable(f"An appointment that is {visit.status} cannot be checked in", current=visit.status)
+
+
+def _queue_place(visit: Visit, desk: Desk, window: Window) -> QueueLocation:
+    """The desk as the queue's estimates see it."""
+    return QueueLocation(
+        location_id=desk.location_id,
+        clinic_id=visit.clinic_id,
+        timezone=desk.zone.key,
+        default_consult_minutes=int(window.default_consult.total_seconds() // 60),
+    )
+
+
+def local_day(visit: Visit, desk: Desk) -> date:
+    """The clinic-local day of the visit: the day of the queue it joins."""
+    return visit.starts_at.astimezone(desk.zone).date()
 
 
 def _arrival(
@@ -207,7 +235,7 @@ def _arrival(
         "override_reason": override_reason,
         "checked_in_at": now,
         "queued_at": now,
-        "local_day": visit.starts_at.astimezone(desk.zone).date(),
+        "local_day": local_day(visit, desk),
         "priority": int(priority),
         "late": now > visit.starts_at.astimezone(UTC) + window.late_after,
         "distance_m": distance_m,
@@ -215,8 +243,11 @@ def _arrival(
     }
 
 
-async def _publish(uow: UnitOfWork, visit: Visit, desk: Desk, check_in: CheckIn) -> None:
-    """`queue.updated` to the location's followers, `appointment.updated` to the patient's:
+async def _publish(
+    uow: UnitOfWork, visit: Visit, desk: Desk, check_in: CheckIn, places: list[events.Notice]
+) -> None:
+    """`queue.updated` to the location's followers, `appointment.updated` to the patient's,
+    and `queue.position` to every waiting patient whose place the arrival changed (`places`):
     one statement."""
     notices = [
         events.queue_notice(
@@ -227,5 +258,6 @@ async def _publish(uow: UnitOfWork, visit: Visit, desk: Desk, check_in: CheckIn)
             doctor_id=visit.doctor_id,
         ),
         events.visit_notice(appointment_id=visit.id, patient_id=visit.patient_id, status="checked_in"),
+        *places,
     ]
     await events.publish_notices(uow, notices, tenant_id=visit.tenant_id)

@@ -31,24 +31,22 @@ from clinicflow.web.routing import PageRoute
 router = APIRouter(prefix="/display", include_in_schema=False, route_class=PageRoute)
 
 
-class DisplayNotFound(NotFound):
+def not_this_display() -> NotFound:
     """Any token that does not open this location's board: the page never says why."""
-
-    def __init__(self) -> None:
-        super().__init__("This display link is not valid. Ask the clinic's administrator for a new one.")
+    return NotFound("This display link is not valid. Ask the clinic's administrator for a new one.")
 
 
 async def _claims(request: Request, location_id: uuid.UUID, token: str) -> DisplayClaims:
     """The token's claims if it is a live display token for this very location."""
     if not token:
-        raise DisplayNotFound()
+        raise not_this_display()
     keys = (await realtime_context(request)).keys
     try:
         claims = keys.verify(token, now=context_of(request).auth.clock.now())
     except ClinicflowError:
-        raise DisplayNotFound() from None
+        raise not_this_display() from None
     if claims.location_id != location_id:
-        raise DisplayNotFound()
+        raise not_this_display()
     return claims
 
 
@@ -67,7 +65,7 @@ async def board(request: Request, location_id: uuid.UUID, token: str = "") -> Re
     async with ctx.db.reading() as uow:
         location = await tenancy.get_location(uow, tenant_id=claims.tenant_id, location_id=location_id)
         if location is None:
-            raise DisplayNotFound()
+            raise not_this_display()
         clinic = await tenancy.get_clinic(uow, tenant_id=claims.tenant_id, clinic_id=location.clinic_id)
         shown = await display.read_board(
             uow, tenant_id=claims.tenant_id, location_id=location_id, now=ctx.auth.clock.now()

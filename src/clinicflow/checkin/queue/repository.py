@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import psycopg
 from sqlalchemy import select, text, update
 
 from clinicflow.checkin.models import DEFAULT_CONSULT_MINUTES, CheckIn, QueueStatus
 from clinicflow.checkin.queue.estimates import SAMPLE_DAYS, SAMPLE_SIZE
 from clinicflow.checkin.queue.ordering import SQL_ORDER_TEXT
-from clinicflow.platform.db import TenantScopedRepository, UnitOfWork
+from clinicflow.platform.db import TenantScopedRepository, UnitOfWork, direct
 from clinicflow.platform.db.direct import Query
 
 OPEN = (QueueStatus.WAITING, QueueStatus.CALLED, QueueStatus.IN_CONSULTATION)
@@ -195,6 +196,30 @@ async def snapshot(
         since=now - timedelta(days=SAMPLE_DAYS),
     )
     return _snapshot(rows)
+
+
+async def queue_snapshot(
+    connection: psycopg.AsyncConnection[Any],
+    *,
+    tenant_id: uuid.UUID,
+    location_id: uuid.UUID,
+    day: date,
+    now: datetime,
+) -> psycopg.AsyncCursor[Any]:
+    """Send `snapshot` (without names) in the caller's pipeline, after the statements queued
+    before it (it sees their rows: an arrival's own check-in); `snapshot_of(cursor)` reads it
+    after the pipeline."""
+    since = now - timedelta(days=SAMPLE_DAYS)
+    cursor = connection.cursor()
+    values = {"tenant_id": tenant_id, "location_id": location_id, "day": day, "since": since}
+    await direct.send(cursor, SNAPSHOT, values)
+    return cursor
+
+
+async def snapshot_of(cursor: psycopg.AsyncCursor[Any]) -> Snapshot:
+    """The queue `queue_snapshot` read."""
+    async with cursor:
+        return _snapshot(await direct.rows_of(cursor, SNAPSHOT))
 
 
 _MOVED = (

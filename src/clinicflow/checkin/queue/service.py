@@ -232,10 +232,39 @@ async def announce(
                 "status": entry.queue_status,
             }
             notices.append((patient_channel(entry.patient_id), QUEUE_POSITION, data))
+    notices += _changed_places(location, old, new, patients)
+    await events.publish_notices(uow, notices, tenant_id=tenant_id)
+
+
+def _changed_places(
+    location: QueueLocation,
+    old: dict[uuid.UUID, Estimate],
+    new: dict[uuid.UUID, Estimate],
+    patients: dict[uuid.UUID, uuid.UUID],
+) -> list[events.Notice]:
+    """`queue.position` for each waiting entry whose place or estimate is not what it was."""
+    notices: list[events.Notice] = []
     for check_in_id, estimate in new.items():
         if old.get(check_in_id) != estimate:
             data = {"check_in_id": check_in_id, "location_id": location.location_id, "status": "waiting"}
             notices.append(
                 (patient_channel(patients[check_in_id]), QUEUE_POSITION, data | estimate.as_event())
             )
-    await events.publish_notices(uow, notices, tenant_id=tenant_id)
+    return notices
+
+
+def arrival_notices(
+    location: QueueLocation, after: Snapshot, arrived: uuid.UUID, now: datetime
+) -> list[events.Notice]:
+    """What an arrival changes for the patients waiting at its location: `queue.position` for
+    the arriving entry and for each one it now stands ahead of (an earlier appointment or a
+    higher priority sorts it ahead). `after` is the queue read with the arrival in it; the
+    queue before it is the same without the arrival, so no second read is needed."""
+    before = Snapshot(
+        waiting=[e for e in after.waiting if e.id != arrived],
+        active=after.active,
+        consult_seconds=after.consult_seconds,
+    )
+    default = default_consult(location)
+    patients = {e.id: e.patient_id for e in after.waiting}
+    return _changed_places(location, board(before, default, now), board(after, default, now), patients)

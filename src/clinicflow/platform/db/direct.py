@@ -129,17 +129,29 @@ async def fetch(
     connection: psycopg.AsyncConnection[Any], query: Query, values: Mapping[str, Any]
 ) -> list[Row]:
     """Run `query` on `connection`; every row as a dict keyed by the selected column names."""
+    async with connection.cursor() as cursor:
+        await send(cursor, query, values)
+        return await rows_of(cursor, query)
+
+
+async def send(cursor: psycopg.AsyncCursor[Any], query: Query, values: Mapping[str, Any]) -> None:
+    """Send `query` on `cursor` without reading its rows: inside a pipeline it waits for the
+    pipeline's round trip, and `rows_of(cursor, query)` reads them after it."""
     params = query.parameters(values)
     try:
-        async with connection.cursor() as cursor:
-            await cursor.execute(query.sql, params or None)
-            # Rows first: in a pipeline, fetching is what sends the queue and waits for it,
-            # and the description exists only once the result has arrived.
-            raw = await cursor.fetchall()
-            description = cursor.description
-            assert description is not None  # fetchall raised for a statement without rows
+        await cursor.execute(query.sql, params or None)
     except psycopg.Error as exc:
         raise DBAPIError.instance(query.sql, params, exc, psycopg.Error) from exc
+
+
+async def rows_of(cursor: psycopg.AsyncCursor[Any], query: Query) -> list[Row]:
+    """The rows `send` asked for, as dicts keyed by the selected column names."""
+    try:
+        raw = await cursor.fetchall()
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(query.sql, None, exc, psycopg.Error) from exc
+    description = cursor.description
+    assert description is not None  # fetchall raised for a statement without rows
     keys = [column.name for column in description]
     processors = query.processors(description) if raw else None
     if processors is None:
