@@ -64,8 +64,11 @@ ROLES: dict[str, Login | None] = {
     "walk-in doctor": next(login for login in DEMO_LOGINS if login.email == WALK_IN_DOCTOR),
 }
 
-#: The main page of each app, photographed for the README (docs/screenshots/<app>-<viewport>.png).
+#: The main page of each app, photographed into var/screenshots/<app>-<viewport>.png.
 APPS = {"front": "/", "patient": "/app", "doctor": "/doctor", "desk": "/desk", "admin": "/admin"}
+#: The apps whose README screenshot this module takes; the staff apps' come from the journeys
+#: on the demo's live day (tests/web/test_visit_journey.py: a queue with patients in it).
+DOCS_APPS = frozenset({"front", "patient"})
 
 
 def _page_paths() -> set[str]:
@@ -369,7 +372,7 @@ async def test_the_main_page_of_each_app_is_photographed(
         await page.close()
     size = VIEWPORTS[viewport]
     assert png_size(shot) == (size["width"], size["height"])
-    if updating_docs_screenshots():
+    if updating_docs_screenshots() and app in DOCS_APPS:
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, DOCS_SCREENSHOTS / shot.name)
 

@@ -12,22 +12,18 @@ minutes away, so the journey does not depend on the time of day.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
 from playwright.async_api import APIRequestContext, Browser, BrowserContext, Page, expect
 
-from clinicflow.demo import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TENANT_SLUG
 from tests.conftest import server_slot
 from tests.demo_server import serve_demo
 from tests.web.browser import VIEWPORTS, serious_violations
+from tests.web.journey_support import ADMIN, bearer, check_in_desk, qr_code, sign_in, walk_in
 
 pytestmark = pytest.mark.slow
-ADMIN = DEMO_LOGINS[0]
-WALK_IN_DOCTOR = "tanaka"
 
 
 @pytest.fixture(scope="module")
@@ -53,58 +49,13 @@ async def contexts(viewport: str, browser: Browser, site: str) -> AsyncIterator[
         await context.close()
 
 
-async def _json(response: Any, status: int) -> Any:
-    assert response.status == status, await response.text()
-    return await response.json()
-
-
 async def _visit_and_code(api: APIRequestContext) -> dict[str, str]:
     """A new patient with a visit 20+ minutes away at the walk-in doctor's clinic, and the QR
     token of that clinic's check-in desk."""
-    email = f"window-{uuid.uuid4().hex[:8]}@demo.clinicflow.test"
-    signup = {
-        "tenant": DEMO_TENANT_SLUG,
-        "email": email,
-        "password": DEMO_PASSWORD,
-        "full_name": "Robin Park",
-    }
-    registered = await _json(await api.post("/api/v1/auth/register", data=signup), 201)
-    patient = {"Authorization": f"Bearer {registered['tokens']['access_token']}"}
-    found = await _json(await api.get("/api/v1/doctors", params={"q": WALK_IN_DOCTOR}, headers=patient), 200)
-    doctor = found["items"][0]
-    start = datetime.now(UTC) + timedelta(minutes=20)
-    window = {"from": start.isoformat(), "to": (start + timedelta(hours=6)).isoformat()}
-    slots = await _json(
-        await api.get(f"/api/v1/doctors/{doctor['id']}/slots", params=window, headers=patient), 200
-    )
-    slot = slots["items"][0]
-    visit = {"doctor_id": doctor["id"], "clinic_id": slot["clinic_id"], "starts_at": slot["starts_at"]}
-    await _json(
-        await api.post("/api/v1/appointments", data={**visit, "kind": "in_person"}, headers=patient), 201
-    )
-    login = {"tenant": DEMO_TENANT_SLUG, "email": ADMIN.email, "password": DEMO_PASSWORD}
-    tokens = await _json(await api.post("/api/v1/auth/login", data=login), 200)
-    admin = {"Authorization": f"Bearer {tokens['access_token']}"}
-    desks = await _json(
-        await api.get(
-            "/api/v1/appointments/check-in/locations", params={"clinic_id": slot["clinic_id"]}, headers=admin
-        ),
-        200,
-    )
-    desk = desks["items"][0]
-    code = await _json(await api.get(f"/api/v1/locations/{desk['location_id']}/qr-token", headers=admin), 200)
-    return {"email": email, "clinic_id": slot["clinic_id"], "token": code["token"]}
-
-
-async def _sign_in(page: Page, email: str, next_path: str) -> None:
-    await page.goto(next_path)
-    await expect(page).to_have_url(re.compile(r"/login\?"))
-    assert await serious_violations(page) == []
-    await page.get_by_label("Organisation").fill(DEMO_TENANT_SLUG)
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(DEMO_PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page).to_have_url(re.compile(re.escape(next_path) + "$"))
+    visit = await walk_in(api, name="Robin Park", after=timedelta(minutes=20))
+    admin = await bearer(api, ADMIN.email)
+    code = await qr_code(api, admin, await check_in_desk(api, admin, visit.clinic_id))
+    return {"email": visit.email, "clinic_id": visit.clinic_id, "token": code["token"]}
 
 
 async def _set_opening(page: Page, clinic_id: str, minutes: int) -> None:
@@ -124,13 +75,13 @@ async def test_an_admin_changes_the_check_in_window_and_the_next_scan_follows_it
     admin_context, patient_context = contexts
     seeded = await _visit_and_code(admin_context.request)
     admin = await admin_context.new_page()
-    await _sign_in(admin, ADMIN.email, f"/admin/clinics/{seeded['clinic_id']}/policies")
+    await sign_in(admin, ADMIN.email, f"/admin/clinics/{seeded['clinic_id']}/policies")
     assert await serious_violations(admin) == []
     await _set_opening(admin, seeded["clinic_id"], 5)
 
     patient = await patient_context.new_page()
     check_in = f"/app/check-in?t={seeded['token']}"
-    await _sign_in(patient, seeded["email"], check_in)
+    await sign_in(patient, seeded["email"], check_in)
     assert await serious_violations(patient) == []
     await patient.get_by_role("button", name="Check in").click()
     refusal = patient.get_by_role("alert")

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, expect
 
-from clinicflow.demo import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TENANT_SLUG
+from clinicflow.demo import DEMO_PASSWORD, DEMO_TENANT_SLUG
 from tests.conftest import server_slot
 from tests.demo_server import serve_demo
 from tests.web.browser import VIEWPORTS, serious_violations
+from tests.web.journey_support import ADMIN, WALK_IN_DOCTOR, bearer, check_in_desk, json_of
 
 pytestmark = pytest.mark.slow
-ADMIN = DEMO_LOGINS[0]
-WALK_IN_DOCTOR = DEMO_LOGINS[7]  # Dr Mei Tanaka, Riverside's walk-in doctor
 LIVE_TIMEOUT_MS = 15_000
 #: Speech synthesis is recorded, not played: the test reads what would have been said.
 RECORD_SPEECH = """
@@ -55,31 +53,14 @@ async def screen(viewport: str, browser: Browser, site: str) -> AsyncIterator[Br
     await context.close()
 
 
-async def _json(response: Any, status: int) -> Any:
-    assert response.status == status, await response.text()
-    return await response.json()
-
-
-async def _bearer(context: BrowserContext, email: str) -> dict[str, str]:
-    login = {"tenant": DEMO_TENANT_SLUG, "email": email, "password": DEMO_PASSWORD}
-    tokens = await _json(await context.request.post("/api/v1/auth/login", data=login), 200)
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
-
-
 async def test_the_display_opens_from_the_console_follows_the_queue_and_speaks(
     screen: BrowserContext, site: str
 ) -> None:
-    admin = await _bearer(screen, ADMIN.email)
-    doctor = await _bearer(screen, WALK_IN_DOCTOR.email)
-    me = await _json(await screen.request.get("/api/v1/users/me", headers=doctor), 200)
+    admin = await bearer(screen.request, ADMIN.email)
+    doctor = await bearer(screen.request, WALK_IN_DOCTOR.email)
+    me = await json_of(await screen.request.get("/api/v1/users/me", headers=doctor), 200)
     clinic_id = me["grants"][0]["clinic_id"]
-    desks = await _json(
-        await screen.request.get(
-            "/api/v1/appointments/check-in/locations", params={"clinic_id": clinic_id}, headers=admin
-        ),
-        200,
-    )
-    desk = desks["items"][0]["location_id"]
+    desk = await check_in_desk(screen.request, admin, clinic_id)
     page = await screen.new_page()
     await page.add_init_script(RECORD_SPEECH)
     await page.goto(f"/admin/locations/{desk}")
@@ -97,7 +78,7 @@ async def test_the_display_opens_from_the_console_follows_the_queue_and_speaks(
     await page.evaluate("window.stillTheSamePage = true")
     await page.wait_for_function("window.streamOpen === true")
 
-    called = await _json(await screen.request.post(f"/api/v1/queues/{desk}/call-next", headers=doctor), 200)
+    called = await json_of(await screen.request.post(f"/api/v1/queues/{desk}/call-next", headers=doctor), 200)
     ticket = called["ticket"]
     await expect(page.locator(".call.newest .ticket")).to_have_text(ticket, timeout=LIVE_TIMEOUT_MS)
     await expect(page.locator(".next .ticket", has_text=re.compile(rf"^{ticket}$"))).to_have_count(0)
