@@ -10,10 +10,13 @@ in ONE round trip (a pipeline, after a savepoint):
 2. takes the location's next ticket for the clinic-local day of the appointment and
    inserts the `check_ins` row in one statement (`uq_check_ins_tenant_id_appointment_id`
    decides, never a read-then-write), which is also the patient's place in the queue;
+3. reads the location's queue with the arrival in it (the same round trip);
 
-then publishes `queue.updated` to the location and `appointment.updated` to the patient.
-When the move or the row did not happen, everything the attempt sent is rolled back to
-the savepoint and the refusal says why.
+then publishes, in one statement, `queue.updated` to the location, `appointment.updated` to
+the patient, and `queue.position` to the arriving patient and to everyone waiting whose place
+or estimate the arrival changed (`queue.service.arrival_notices`). When the move or the
+row did not happen, everything the attempt sent is rolled back to the savepoint and the
+refusal says why.
 
 Commit publishes everything; a rollback nothing. Of 50 concurrent check-ins of one
 appointment, one moves it and the other 49 find it checked in: ALREADY_CHECKED_IN with
