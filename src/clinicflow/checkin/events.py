@@ -65,16 +65,3 @@ async def queue_changed(
         clinic_id=clinic_id, location_id=location_id, reason=reason, ticket=ticket, doctor_id=doctor_id
     )
     await publish_notices(uow, [notice], tenant_id=tenant_id)
-
-
-async def visit_changed(
-    uow: UnitOfWork,
-    *,
-    tenant_id: uuid.UUID,
-    appointment_id: uuid.UUID,
-    patient_id: uuid.UUID,
-    status: str,
-) -> None:
-    """Tell the appointment's followers (its patient, staff) that its visit moved on."""
-    notice = visit_notice(appointment_id=appointment_id, patient_id=patient_id, status=status)
-    await publish_notices(uow, [notice], tenant_id=tenant_id)

@@ -122,21 +122,23 @@ async def advance(
         after={"status": target.value},
         details=extra,
     )
-    await emit(
-        uow,
-        AppointmentEvent(
-            event=_EVENTS[action],
-            tenant_id=visit.tenant_id,
-            appointment_id=visit.id,
-            clinic_id=visit.clinic_id,
-            doctor_id=visit.doctor_id,
-            patient_id=visit.patient_id,
-            starts_at=visit.starts_at,
-            ends_at=visit.ends_at,
-            details=extra,
-        ),
-    )
+    await emit(uow, _event(visit, action, extra))
     return visit
+
+
+def _event(visit: Visit, action: Action, details: dict[str, object]) -> AppointmentEvent:
+    """The domain event of a visit move (the visit's doctor, patient and times)."""
+    return AppointmentEvent(
+        event=_EVENTS[action],
+        tenant_id=visit.tenant_id,
+        appointment_id=visit.id,
+        clinic_id=visit.clinic_id,
+        doctor_id=visit.doctor_id,
+        patient_id=visit.patient_id,
+        starts_at=visit.starts_at,
+        ends_at=visit.ends_at,
+        details=details,
+    )
 
 
 async def queue_advance(
@@ -165,20 +167,7 @@ async def queue_advance(
     await audit.queue_change(
         connection, actor, f"appointment.{action.value}", visit, after={"status": target.value}, details=extra
     )
-    await queue_emit(
-        connection,
-        AppointmentEvent(
-            event=_EVENTS[action],
-            tenant_id=visit.tenant_id,
-            appointment_id=visit.id,
-            clinic_id=visit.clinic_id,
-            doctor_id=visit.doctor_id,
-            patient_id=visit.patient_id,
-            starts_at=visit.starts_at,
-            ends_at=visit.ends_at,
-            details=extra,
-        ),
-    )
+    await queue_emit(connection, _event(visit, action, extra))
     return cursor
 
 
