@@ -13,9 +13,10 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Page
+from playwright.async_api import Browser, BrowserContext, Page
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
@@ -28,6 +29,11 @@ def chromium_path() -> str | None:
     if configured:
         return configured if Path(configured).exists() else None
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+async def open_context(browser: Browser, viewport: str, **options: Any) -> BrowserContext:
+    """A new browser context (its own cookies) at the named viewport, in British English."""
+    return await browser.new_context(viewport=VIEWPORTS[viewport], locale="en-GB", **options)  # type: ignore[arg-type]
 
 
 async def serious_violations(page: Page) -> list[str]:

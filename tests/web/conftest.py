@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 from tests.conftest import BROWSER_SKIP_MARK
-from tests.web.browser import chromium_path
+from tests.web.browser import VIEWPORTS, chromium_path
 
 
 @pytest.fixture(scope="module")
@@ -20,3 +20,9 @@ async def browser() -> AsyncIterator[Browser]:
         launched = await playwright.chromium.launch(executable_path=path, args=["--no-sandbox"])
         yield launched
         await launched.close()
+
+
+@pytest.fixture(params=sorted(VIEWPORTS))
+def viewport(request: pytest.FixtureRequest) -> str:
+    """Each journey runs at desktop size and at a phone's (390 x 844)."""
+    return str(request.param)

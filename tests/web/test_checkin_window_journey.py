@@ -20,7 +20,7 @@ from playwright.async_api import APIRequestContext, Browser, BrowserContext, Pag
 
 from tests.conftest import server_slot
 from tests.demo_server import serve_demo
-from tests.web.browser import VIEWPORTS, serious_violations
+from tests.web.browser import open_context, serious_violations
 from tests.web.journey_support import ADMIN, bearer, check_in_desk, qr_code, sign_in, walk_in
 
 pytestmark = pytest.mark.slow
@@ -32,18 +32,10 @@ def site(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield from serve_demo(server_url, tmp_path_factory.mktemp("window"), purpose="window-web")
 
 
-@pytest.fixture(params=sorted(VIEWPORTS))
-def viewport(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 async def contexts(viewport: str, browser: Browser, site: str) -> AsyncIterator[list[BrowserContext]]:
     """The admin's and the patient's browsers (separate cookies), both at the viewport."""
-    opened = [
-        await browser.new_context(base_url=site, viewport=VIEWPORTS[viewport], locale="en-GB")  # type: ignore[arg-type]
-        for _ in range(2)
-    ]
+    opened = [await open_context(browser, viewport, base_url=site) for _ in range(2)]
     yield opened
     for context in opened:
         await context.close()

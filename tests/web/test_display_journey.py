@@ -16,7 +16,7 @@ from playwright.async_api import Browser, BrowserContext, expect
 from clinicflow.demo import DEMO_PASSWORD, DEMO_TENANT_SLUG
 from tests.conftest import server_slot
 from tests.demo_server import serve_demo
-from tests.web.browser import VIEWPORTS, serious_violations
+from tests.web.browser import open_context, serious_violations
 from tests.web.journey_support import ADMIN, WALK_IN_DOCTOR, bearer, check_in_desk, json_of
 
 pytestmark = pytest.mark.slow
@@ -37,18 +37,9 @@ def site(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield from serve_demo(server_url, tmp_path_factory.mktemp("display"), purpose="display-web")
 
 
-@pytest.fixture(params=sorted(VIEWPORTS))
-def viewport(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 async def screen(viewport: str, browser: Browser, site: str) -> AsyncIterator[BrowserContext]:
-    context = await browser.new_context(
-        base_url=site,
-        viewport=VIEWPORTS[viewport],  # type: ignore[arg-type]
-        locale="en-GB",
-    )
+    context = await open_context(browser, viewport, base_url=site)
     yield context
     await context.close()
 

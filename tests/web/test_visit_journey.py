@@ -23,7 +23,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import server_slot
 from tests.demo_server import serve_demo
-from tests.web.browser import VIEWPORTS, serious_violations
+from tests.web.browser import open_context, serious_violations
 from tests.web.journey_support import (
     ADMIN,
     RECEPTIONIST,
@@ -61,18 +61,10 @@ def site(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield from serve_demo(server_url, tmp_path_factory.mktemp("visit"), purpose="visit-web")
 
 
-@pytest.fixture(params=sorted(VIEWPORTS))
-def viewport(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 async def contexts(viewport: str, browser: Browser, site: str) -> AsyncIterator[list[BrowserContext]]:
     """The patient's, the display's and the doctor's browsers (separate cookies), at the viewport."""
-    opened = [
-        await browser.new_context(base_url=site, viewport=VIEWPORTS[viewport], locale="en-GB")  # type: ignore[arg-type]
-        for _ in range(3)
-    ]
+    opened = [await open_context(browser, viewport, base_url=site) for _ in range(3)]
     yield opened
     for context in opened:
         await context.close()
@@ -196,7 +188,7 @@ async def test_a_patient_scans_the_desk_code_and_follows_her_call_live(
 
 async def test_the_front_desk_opens_on_today(browser: Browser, site: str, viewport: str) -> None:
     """The receptionist's main page, /desk: today's visits at the desk's clinics (photographed)."""
-    context = await browser.new_context(base_url=site, viewport=VIEWPORTS[viewport], locale="en-GB")  # type: ignore[arg-type]
+    context = await open_context(browser, viewport, base_url=site)
     try:
         page = await context.new_page()
         await sign_in(page, RECEPTIONIST.email, "/desk")

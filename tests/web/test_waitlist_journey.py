@@ -18,7 +18,7 @@ from playwright.async_api import APIRequestContext, Browser, Page, expect
 from clinicflow.demo import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TENANT_SLUG
 from tests.conftest import server_slot
 from tests.demo_server import serve_demo
-from tests.web.browser import VIEWPORTS, screenshot, serious_violations
+from tests.web.browser import open_context, screenshot, serious_violations
 from tests.web.test_journeys import PATIENT, sign_in
 
 pytestmark = pytest.mark.slow
@@ -33,14 +33,9 @@ def site(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield from serve_demo(server_url, tmp_path_factory.mktemp("waitlist"), purpose="waitlist-web")
 
 
-@pytest.fixture(params=sorted(VIEWPORTS))
-def viewport(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 async def patient_page(viewport: str, browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport=VIEWPORTS[viewport], locale="en-GB")  # type: ignore[arg-type]
+    context = await open_context(browser, viewport)
     yield await context.new_page()
     await context.close()
 
