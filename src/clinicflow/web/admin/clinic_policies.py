@@ -122,6 +122,25 @@ async def policies(request: Request, principal: AdminPage, clinic_id: uuid.UUID)
     return await policies_page(request, context_of(request), principal, clinic_id)
 
 
+async def _refused(
+    request: Request,
+    principal: TenantPrincipal,
+    clinic_id: uuid.UUID,
+    submitted: dict[str, Any],
+    refused: ValidationFailed,
+) -> Response:
+    """The policies page again, with what was typed and each field's error."""
+    return await policies_page(
+        request,
+        context_of(request),
+        principal,
+        clinic_id,
+        submitted=submitted,
+        errors=errors_of(refused),
+        status=refused.status,
+    )
+
+
 @router.post("/clinics/{clinic_id}/policies/scheduling")
 async def put_scheduling_policy(
     request: Request, principal: AdminPage, clinic_id: uuid.UUID, form: CheckedForm
@@ -135,15 +154,7 @@ async def put_scheduling_policy(
         async with ctx.db.transaction() as uow:
             await scheduling_policies.put_policy(uow, principal, clinic_id=clinic_id, data=data)
     except ValidationFailed as refused:
-        return await policies_page(
-            request,
-            ctx,
-            principal,
-            clinic_id,
-            submitted=submitted,
-            errors=errors_of(refused),
-            status=refused.status,
-        )
+        return await _refused(request, principal, clinic_id, submitted, refused)
     return RedirectResponse(f"/admin/clinics/{clinic_id}/policies?done=scheduling", status_code=303)
 
 
@@ -165,15 +176,7 @@ async def put_waitlist_policy(
                 uow, principal, tenant_id=principal.tenant_id, clinic_id=clinic_id, data=data
             )
     except ValidationFailed as refused:
-        return await policies_page(
-            request,
-            ctx,
-            principal,
-            clinic_id,
-            submitted=submitted,
-            errors=errors_of(refused),
-            status=refused.status,
-        )
+        return await _refused(request, principal, clinic_id, submitted, refused)
     return RedirectResponse(f"/admin/clinics/{clinic_id}/policies?done=waitlist", status_code=303)
 
 
@@ -191,13 +194,5 @@ async def put_check_in_window(
         async with ctx.db.transaction() as uow:
             await checkin_window.put_window(uow, principal, clinic_id=clinic_id, data=data)
     except ValidationFailed as refused:
-        return await policies_page(
-            request,
-            ctx,
-            principal,
-            clinic_id,
-            submitted=submitted,
-            errors=errors_of(refused),
-            status=refused.status,
-        )
+        return await _refused(request, principal, clinic_id, submitted, refused)
     return RedirectResponse(f"/admin/clinics/{clinic_id}/policies?done=checkin", status_code=303)
