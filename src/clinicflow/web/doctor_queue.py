@@ -30,7 +30,7 @@ from clinicflow.checkin import locations
 from clinicflow.checkin.queue import estimates, moves
 from clinicflow.checkin.queue import service as queue
 from clinicflow.checkin.queue.moves import Move
-from clinicflow.checkin.queue.schemas import QueueEntryRead, QueueRead
+from clinicflow.checkin.queue.schemas import QueueEntryRead
 from clinicflow.checkin.schemas import CheckInLocationRead
 from clinicflow.errors import Conflict, NotFound
 from clinicflow.identity.access import context_of
@@ -123,21 +123,18 @@ async def _read(
     return await queue.read_staff_queue(uow, principal, location_id=location_id, day=None, now=now)
 
 
-def _has_mine(read: QueueRead, doctor_id: uuid.UUID) -> bool:
-    return any(e.doctor_id == doctor_id for e in (*read.waiting, *read.called, *read.in_consultation))
-
-
 async def _choose(
     uow: UnitOfWork, principal: TenantPrincipal, places: list[CheckInLocationRead], now: datetime
 ) -> tuple[uuid.UUID, queue.StaffQueue] | None:
-    """The first location where patients wait for me today, else the first one, with its queue."""
-    first: tuple[uuid.UUID, queue.StaffQueue] | None = None
-    for place in places:
-        read = await _read(uow, principal, place.location_id, now)
-        if _has_mine(read.queue, principal.user_id):
-            return place.location_id, read
-        first = first or (place.location_id, read)
-    return first
+    """The first location where patients wait for me today, else the first one, with its queue:
+    one statement to find it, then its queue."""
+    if not places:
+        return None
+    mine = await queue.desks_with_my_patients(
+        uow, principal, location_ids=[p.location_id for p in places], now=now
+    )
+    chosen = next((p.location_id for p in places if p.location_id in mine), places[0].location_id)
+    return chosen, await _read(uow, principal, chosen, now)
 
 
 async def _name_of(

@@ -27,7 +27,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import select, text, update
+from sqlalchemy import Uuid, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from clinicflow.checkin.models import DEFAULT_CONSULT_MINUTES, CheckIn, QueueStatus
 from clinicflow.checkin.queue.estimates import SAMPLE_DAYS, SAMPLE_SIZE
@@ -95,6 +96,22 @@ WHERE l.tenant_id = :tenant_id AND l.id = :location_id AND l.archived_at IS NULL
     ),
     name="queue.location",
 )
+
+#: Which of these locations have entries of the doctor still open (waiting, called, in
+#: consultation) that arrived in the last day: `ix_check_ins_tenant_id_location_id_checked_in_at`
+#: narrows to the locations' recent check-ins. Open entries are today's: the end-of-day sweep
+#: closes the rest.
+DESKS_WITH_OPEN_ENTRIES = Query(
+    text(
+        """
+SELECT DISTINCT q.location_id FROM check_ins q
+WHERE q.tenant_id = :tenant_id AND q.location_id = ANY(:location_ids) AND q.checked_in_at >= :since
+  AND q.doctor_id = :doctor_id AND q.queue_status IN ('waiting', 'called', 'in_consultation')
+"""
+    ).bindparams(bindparam("location_ids", type_=ARRAY(Uuid())), bindparam("doctor_id", type_=Uuid())),
+    name="queue.desks_with_open_entries",
+)
+
 
 _ENTRY_COLUMNS = (
     "c.id, c.doctor_id, c.ticket, c.queue_status, c.priority, c.late, c.appointment_starts_at, "
@@ -196,6 +213,25 @@ async def snapshot(
         since=now - timedelta(days=SAMPLE_DAYS),
     )
     return _snapshot(rows)
+
+
+async def desks_with_open_entries(
+    uow: UnitOfWork,
+    *,
+    tenant_id: uuid.UUID,
+    doctor_id: uuid.UUID,
+    location_ids: Sequence[uuid.UUID],
+    now: datetime,
+) -> set[uuid.UUID]:
+    """`DESKS_WITH_OPEN_ENTRIES`: one statement whatever the number of locations."""
+    rows = await uow.fetch(
+        DESKS_WITH_OPEN_ENTRIES,
+        tenant_id=tenant_id,
+        doctor_id=doctor_id,
+        location_ids=list(location_ids),
+        since=now - timedelta(days=1),
+    )
+    return {row["location_id"] for row in rows}
 
 
 async def queue_snapshot(

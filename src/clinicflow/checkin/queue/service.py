@@ -7,7 +7,7 @@ location, then the queue's snapshot: `repository`), whatever the queue's length.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -193,6 +193,16 @@ async def read_staff_queue(
         uow, tenant_id=principal.tenant_id, location_id=location_id, day=day, now=now, names=True
     )
     return StaffQueue(_full(location, day, snapshot, now), location.timezone)
+
+
+async def desks_with_my_patients(
+    uow: UnitOfWork, principal: TenantPrincipal, *, location_ids: Sequence[uuid.UUID], now: datetime
+) -> set[uuid.UUID]:
+    """Which of these locations have patients of the principal (a clinician) still open in
+    their queue today: waiting for them, called, or with them. One statement."""
+    return await queries.desks_with_open_entries(
+        uow, tenant_id=principal.tenant_id, doctor_id=principal.user_id, location_ids=location_ids, now=now
+    )
 
 
 async def announce(
