@@ -53,6 +53,7 @@ from clinicflow.checkin.repository import (
     undo_attempt,
 )
 from clinicflow.checkin.schemas import CheckInRead
+from clinicflow.errors import ClinicflowError
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.jsonable import to_jsonable
 from clinicflow.scheduling import visits
@@ -187,7 +188,7 @@ async def admit(
     return row
 
 
-async def _refusal(repo: CheckInRepository, visit: Visit, *, moved: bool) -> Exception:
+async def _refusal(repo: CheckInRepository, visit: Visit, *, moved: bool) -> ClinicflowError:
     """Why an arrival was refused: the appointment's check-in, else its status."""
     existing = await repo.for_appointment(visit.id)
     if existing is not None:

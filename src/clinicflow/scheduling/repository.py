@@ -6,7 +6,7 @@ Two kinds live here:
   change a loaded row (transitions, plans, policies) or page through rows;
 - the core path's plain SQL, run on psycopg directly: one statement loads all a
   booking or a slot search needs (`SCHEDULE_SQL`), and a booking is written with
-  `INSERT ... RETURNING` inside a pipeline (`pipeline`), so the row, its audit
+  `INSERT ... RETURNING` inside a pipeline (`UnitOfWork.pipeline`), so the row, its audit
   event and its job travel in one round trip.
 
 The schedule statement reads two other domains' tables (live clinics, active
@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -184,13 +182,6 @@ async def load_schedule_row(uow: UnitOfWork, params: dict[str, Any]) -> dict[str
     result = await uow.execute(text(SCHEDULE_SQL).bindparams(**params))
     row: dict[str, Any] = dict(result.mappings().one())
     return row
-
-
-@asynccontextmanager
-async def pipeline(uow: UnitOfWork) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-    """`UnitOfWork.pipeline`: the booking's statements travel together (see the module)."""
-    async with uow.pipeline() as connection:
-        yield connection
 
 
 async def queue_schedule(

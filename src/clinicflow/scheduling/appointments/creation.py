@@ -107,7 +107,7 @@ async def check_slot(
         end=ask.starts_at + timedelta(microseconds=1),
         with_busy=False,
     )
-    async with repository.pipeline(uow) as connection:
+    async with uow.pipeline() as connection:
         claiming = await idempotency.queue_claim(connection, claim) if claim is not None else None
         cursor = await repository.queue_schedule(connection, params)
     if claim is not None and claiming is not None:
@@ -219,7 +219,7 @@ async def write(
     """Write the appointment, its audit event `action`, (if any) its domain event's job and
     the idempotency key's answer (201 and the appointment) in one round trip; the row's
     slot group comes back with RETURNING."""
-    async with repository.pipeline(uow) as connection:
+    async with uow.pipeline() as connection:
         inserted = await repository.queue_appointment(connection, _values(appointment), capacity=capacity)
         await audit.queue_change(connection, actor, action, appointment, after=after)
         if event is not None:
