@@ -14,6 +14,7 @@ from clinicflow.identity.models import User
 from clinicflow.identity.roles import Role
 from clinicflow.platform.db import Database
 from tests.conftest import ClientFactory
+from tests.factories import make_clinic
 from tests.web.staff import WEEK, Browser, Day, at, clinic_day
 from tests.web.test_visit_pages import make_desk
 
@@ -263,3 +264,25 @@ async def test_the_live_refresh_gets_the_queue_alone(day: Day, desk: str, doctor
 
     assert moves(live.text) == moves(page.text)
     assert len(moves(live.text)) == 4  # call next, and each waiting patient's skip
+
+
+async def test_the_picker_offers_only_the_desks_of_my_clinics(
+    day: Day, desk: str, doctor: Browser, database: Database
+) -> None:
+    """A desk of a clinic of the tenant where I do not practise is neither offered nor shown."""
+    elsewhere = await make_clinic(database, tenant_id=day.tenant.id, timezone="Europe/Berlin")
+    place = {"clinic_id": str(elsewhere.id), "name": "Annex desk", "kind": "checkin_desk"}
+    created = await day.api.post("/api/v1/clinic-locations", json=place, headers=day.admin)
+    assert created.status_code == 201, created.text
+    annex = str(created.json()["id"])
+    enabled = await day.api.post(
+        "/api/v1/appointments/check-in/locations", json={"location_id": annex}, headers=day.admin
+    )
+    assert enabled.status_code == 201, enabled.text
+    upstairs = await make_desk(day, "First floor desk")
+    page = await doctor.get("/doctor/queue")
+    assert page.status_code == 200, page.text
+    offered = re.findall(r'<option value="([^"]+)"', page.text)
+    assert offered == sorted([desk, upstairs])  # by location id
+    assert "Annex desk" not in page.text
+    assert (await doctor.get("/doctor/queue", location=annex)).status_code == 404

@@ -26,17 +26,14 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from clinicflow.checkin import locations
 from clinicflow.checkin.queue import estimates, moves
 from clinicflow.checkin.queue import service as queue
 from clinicflow.checkin.queue.moves import Move
 from clinicflow.checkin.queue.schemas import QueueEntryRead
-from clinicflow.checkin.schemas import CheckInLocationRead
 from clinicflow.errors import Conflict, NotFound
 from clinicflow.identity.access import context_of
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.db import UnitOfWork
-from clinicflow.platform.pagination import PageParams
 from clinicflow.tenancy import service as tenancy
 from clinicflow.web.access import DoctorPage
 from clinicflow.web.doctor import practice_of
@@ -117,36 +114,47 @@ def _rows(entries: list[QueueEntryRead], doctor_id: uuid.UUID, zone: ZoneInfo, n
     return [_row(n, e, zone, now) for n, e in enumerate(mine, start=1)]
 
 
-async def _read(
-    uow: UnitOfWork, principal: TenantPrincipal, location_id: uuid.UUID, now: datetime
-) -> queue.StaffQueue:
-    return await queue.read_staff_queue(uow, principal, location_id=location_id, day=None, now=now)
-
-
 async def _choose(
-    uow: UnitOfWork, principal: TenantPrincipal, places: list[CheckInLocationRead], now: datetime
+    uow: UnitOfWork, principal: TenantPrincipal, places: list[queue.QueueDesk], now: datetime
 ) -> tuple[uuid.UUID, queue.StaffQueue] | None:
     """The first location where patients wait for me today, else the first one, with its queue:
     one statement to find it, then its queue."""
     if not places:
         return None
     mine = await queue.desks_with_my_patients(
-        uow, principal, location_ids=[p.location_id for p in places], now=now
+        uow, principal, location_ids=[p.location.location_id for p in places], now=now
     )
-    chosen = next((p.location_id for p in places if p.location_id in mine), places[0].location_id)
-    return chosen, await _read(uow, principal, chosen, now)
+    chosen = next((p for p in places if p.location.location_id in mine), places[0])
+    return chosen.location.location_id, await _read_at(uow, principal, chosen, now)
 
 
-async def _name_of(
-    uow: UnitOfWork, principal: TenantPrincipal, places: list[CheckInLocationRead], location_id: uuid.UUID
-) -> str:
-    """The location's name: from the list, or for a location that takes no check-ins (a waiting
-    room of my clinics), from tenancy."""
-    place = next((p for p in places if p.location_id == location_id), None)
+async def _read_at(
+    uow: UnitOfWork, principal: TenantPrincipal, place: queue.QueueDesk, now: datetime
+) -> queue.StaffQueue:
+    return await queue.read_staff_queue_at(uow, principal, place.location, day=None, now=now)
+
+
+async def _picked(
+    uow: UnitOfWork,
+    principal: TenantPrincipal,
+    places: list[queue.QueueDesk],
+    location_id: uuid.UUID,
+    now: datetime,
+    *,
+    named: bool,
+) -> tuple[queue.StaffQueue, str]:
+    """The asked-for location's queue and (when `named`) its name: one statement for one of
+    `places`; for a location that takes no check-ins (a waiting room of my clinics), its
+    queue (two statements) and its name from tenancy."""
+    place = next((p for p in places if p.location.location_id == location_id), None)
     if place is not None:
-        return place.name
-    found = await tenancy.get_location(uow, tenant_id=principal.tenant_id, location_id=location_id)
-    return found.name if found is not None else ""
+        return await _read_at(uow, principal, place, now), place.name
+    read = await queue.read_staff_queue(uow, principal, location_id=location_id, day=None, now=now)
+    name = ""
+    if named:
+        found = await tenancy.get_location(uow, tenant_id=principal.tenant_id, location_id=location_id)
+        name = found.name if found is not None else ""
+    return read, name
 
 
 async def _queue_page(
@@ -159,26 +167,28 @@ async def _queue_page(
     status_code: int = 200,
     fragment: bool = False,
 ) -> Response:
-    """The page: three statements for a chosen location (the locations to choose from, then
-    the queue: `read_staff_queue`), the template on the clinic's clock. The `fragment` (the
-    live part htmx re-fetches) is the queue alone: two statements, no layout."""
+    """The page: two statements for a chosen location (the locations to choose from with what
+    their queues' reads need, then the queue), the template on the clinic's clock. The
+    `fragment` (the live part htmx re-fetches) is the queue alone: two statements, no layout."""
     ctx = context_of(request)
     gettext = gettext_for(request)
     now = scheduling_of(request).clock.now()
     practice = practice_of(principal)
     fragment = fragment and location_id is not None
-    places: list[CheckInLocationRead] = []
+    places: list[queue.QueueDesk] = []
+    name = ""
+    picked: tuple[uuid.UUID, queue.StaffQueue] | None
     async with ctx.db.reading() as uow:
         if not fragment:
-            listed, _ = await locations.list_locations(
-                uow, principal, clinic_id=None, page=PageParams(limit=LOCATION_LIMIT)
-            )
-            places = [p for p in listed if practice is None or p.clinic_id in practice]
-        picked = (location_id, await _read(uow, principal, location_id, now)) if location_id else None
-        picked = picked or await _choose(uow, principal, places, now)
-        name = await _name_of(uow, principal, places, picked[0]) if picked and not fragment else ""
+            places = await queue.queue_desks(uow, principal, among=practice, limit=LOCATION_LIMIT)
+        if location_id is not None:
+            shown, name = await _picked(uow, principal, places, location_id, now, named=not fragment)
+            picked = (location_id, shown)
+        else:
+            picked = await _choose(uow, principal, places, now)
+            name = next((p.name for p in places if picked and p.location.location_id == picked[0]), "")
     context: dict[str, Any] = {
-        "places": places,
+        "places": [{"location_id": p.location.location_id, "name": p.name} for p in places],
         "location_id": picked[0] if picked else None,
         "location": name,
         "notice": notice,

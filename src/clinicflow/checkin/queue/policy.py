@@ -36,6 +36,11 @@ def queue_view(principal: TenantPrincipal, clinic_id: uuid.UUID) -> View:
     raise NotFound("Location not found")
 
 
+def full_queue_clinics(principal: TenantPrincipal) -> frozenset[uuid.UUID] | None:
+    """The clinics whose full queues the principal reads (None: every clinic of the tenant)."""
+    return principal.clinics_for(P.QUEUE_READ)
+
+
 def check_moves(principal: TenantPrincipal, clinic_id: uuid.UUID, *, missing: str) -> None:
     """Calling and moving patients: `queue:call` in the clinic (`missing`: the 404's words)."""
     _check(principal, clinic_id, P.QUEUE_CALL, "move patients through this queue", missing)

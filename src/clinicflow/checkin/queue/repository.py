@@ -50,6 +50,14 @@ class QueueLocation:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueDesk:
+    """A check-in location as a queue picker lists it: its name, and what its queue read needs."""
+
+    location: QueueLocation
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One check-in as a queue entry (waiting, called or in consultation)."""
 
@@ -95,6 +103,26 @@ WHERE l.tenant_id = :tenant_id AND l.id = :location_id AND l.archived_at IS NULL
 """
     ),
     name="queue.location",
+)
+
+#: The live check-in locations of the tenant's live clinics (of `clinic_ids` unless NULL), by
+#: location id, each with what `LOCATION` reads for one: a queue picker and the queue it shows
+#: in two statements, not three.
+DESKS = Query(
+    text(
+        f"""
+SELECT l.id AS location_id, l.clinic_id, l.name, c.timezone,
+       COALESCE(p.default_consult_minutes, {DEFAULT_CONSULT_MINUTES}) AS default_consult_minutes
+FROM checkin_locations s
+JOIN clinic_locations l ON l.tenant_id = s.tenant_id AND l.id = s.location_id AND l.archived_at IS NULL
+JOIN clinics c ON c.tenant_id = l.tenant_id AND c.id = l.clinic_id AND c.archived_at IS NULL
+LEFT JOIN clinic_checkin_policies p ON p.tenant_id = l.tenant_id AND p.clinic_id = l.clinic_id
+WHERE s.tenant_id = :tenant_id AND (CAST(:clinic_ids AS uuid[]) IS NULL OR l.clinic_id = ANY(:clinic_ids))
+ORDER BY l.id
+LIMIT :limit
+"""
+    ).bindparams(bindparam("clinic_ids", type_=ARRAY(Uuid()))),
+    name="queue.desks",
 )
 
 #: Which of these locations have entries of the doctor still open (waiting, called, in
@@ -193,6 +221,20 @@ def _snapshot(rows: Sequence[dict[str, Any]]) -> Snapshot:
 async def location(uow: UnitOfWork, *, tenant_id: uuid.UUID, location_id: uuid.UUID) -> QueueLocation | None:
     row = await uow.fetch_one(LOCATION, tenant_id=tenant_id, location_id=location_id)
     return QueueLocation(**row) if row is not None else None
+
+
+async def desks(
+    uow: UnitOfWork, *, tenant_id: uuid.UUID, clinic_ids: Collection[uuid.UUID] | None, limit: int
+) -> list[QueueDesk]:
+    """`DESKS`: one statement."""
+    rows = await uow.fetch(
+        DESKS, tenant_id=tenant_id, clinic_ids=None if clinic_ids is None else list(clinic_ids), limit=limit
+    )
+    return [QueueDesk(QueueLocation(**_place_of(row)), row["name"]) for row in rows]
+
+
+def _place_of(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in row.items() if key != "name"}
 
 
 async def snapshot(

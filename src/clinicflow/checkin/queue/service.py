@@ -20,6 +20,7 @@ from clinicflow.checkin.queue import repository as queries
 from clinicflow.checkin.queue.estimates import DoctorLoad, Estimate
 from clinicflow.checkin.queue.policy import View
 from clinicflow.checkin.queue.repository import Entry, Moved, QueueLocation, Snapshot
+from clinicflow.checkin.queue.repository import QueueDesk as QueueDesk  # what `queue_desks` returns
 from clinicflow.checkin.queue.schemas import OwnPlaceRead, OwnQueueRead, QueueRead
 from clinicflow.errors import NotFound
 from clinicflow.identity.principal import TenantPrincipal
@@ -186,13 +187,32 @@ async def read_staff_queue(
     """What `read_queue` answers the clinic's queue readers, with the clinic's zone; 404 for
     anyone else (a patient reads their own entries through `read_queue`). Two statements."""
     location = await location_or_raise(uow, tenant_id=principal.tenant_id, location_id=location_id)
+    return await read_staff_queue_at(uow, principal, location, day=day, now=now)
+
+
+async def read_staff_queue_at(
+    uow: UnitOfWork, principal: TenantPrincipal, location: QueueLocation, *, day: date | None, now: datetime
+) -> StaffQueue:
+    """`read_staff_queue` of a location already read (`queue_desks`): one statement."""
     if access.queue_view(principal, location.clinic_id) is not View.FULL:
         raise NotFound("Location not found")
     day = day or local_day(location, now)
     snapshot = await queries.snapshot(
-        uow, tenant_id=principal.tenant_id, location_id=location_id, day=day, now=now, names=True
+        uow, tenant_id=principal.tenant_id, location_id=location.location_id, day=day, now=now, names=True
     )
     return StaffQueue(_full(location, day, snapshot, now), location.timezone)
+
+
+async def queue_desks(
+    uow: UnitOfWork, principal: TenantPrincipal, *, among: frozenset[uuid.UUID] | None, limit: int
+) -> list[QueueDesk]:
+    """The check-in locations whose whole queue the principal reads (of the clinics `among`
+    unless None), by location id, at most `limit`: one statement."""
+    readable = access.full_queue_clinics(principal)
+    clinics = readable if among is None else among if readable is None else readable & among
+    if clinics is not None and not clinics:
+        return []
+    return await queries.desks(uow, tenant_id=principal.tenant_id, clinic_ids=clinics, limit=limit)
 
 
 async def desks_with_my_patients(
