@@ -10,7 +10,16 @@ import httpx
 
 from clinicflow.identity.roles import Role
 from clinicflow.platform.db import Database
-from tests.checkin.queue_support import ClinicDay, new_patients, open_day, rows, scalar, seat
+from tests.checkin.queue_support import (
+    FIVE_MINUTES,
+    ClinicDay,
+    new_patients,
+    open_day,
+    rows,
+    scalar,
+    seat,
+    second_doctor,
+)
 from tests.conftest import ClientFactory
 from tests.factories import make_member
 from tests.scheduling.conftest import Practice, make_practice
@@ -150,6 +159,40 @@ async def test_an_arrival_at_the_end_of_the_queue_moves_nobody_else(
         after=before,
     )
     assert [channel for (channel,) in told] == [f"patient:{last.patient_id}"]  # her own place only
+
+
+async def test_an_arrival_moves_only_the_patients_of_its_own_doctor(
+    database: Database, client: httpx.AsyncClient, make_client: ClientFactory, practice: Practice
+) -> None:
+    """Places and estimates are per doctor: an early appointment with one doctor arriving
+    after a colleague's patients stands first in its own doctor's line and tells nobody else."""
+    day = await open_day(database, client, make_client, practice)
+    colleague_id, _ = await second_doctor(database, client, practice)
+    plan = {"clinic_id": str(practice.clinic.id), "min_notice_minutes": 0, "horizon_days": 60}
+    ruled = await client.put(
+        f"/api/v1/doctors/{colleague_id}/availability",
+        json=plan | {"rules": FIVE_MINUTES},
+        headers=practice.admin,
+    )
+    assert ruled.status_code == 200, ruled.text
+    early_slot = day.slots.pop(0)
+    patients = await new_patients(database, practice, 2)
+    theirs = await seat(database, client, day, patients, doctor_id=colleague_id)
+    day.slots.insert(0, early_slot)
+    before = await scalar(database, "SELECT coalesce(max(id), 0) FROM realtime_events")
+
+    (mine,) = await seat(database, client, day, await new_patients(database, practice, 1))
+
+    told = await rows(
+        database,
+        "SELECT channel, data FROM realtime_events WHERE type = 'queue.position' AND id > :after",
+        after=before,
+    )
+    assert [(c, d["position"], d["ahead"]) for c, d in told] == [(f"patient:{mine.patient_id}", 1, 0)]
+    waiting = (await day.queue(practice.reception))["waiting"]
+    order = [str(mine.check_in_id), *(str(t.check_in_id) for t in theirs)]
+    assert [w["check_in_id"] for w in waiting] == order
+    assert [w["ahead"] for w in waiting] == [0, 0, 1]  # each doctor's own line
 
 
 async def test_skip_sends_a_patient_behind_the_on_time_ones_and_priority_brings_one_forward(

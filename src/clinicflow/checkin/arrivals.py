@@ -10,7 +10,8 @@ in ONE round trip (a pipeline, after a savepoint):
 2. takes the location's next ticket for the clinic-local day of the appointment and
    inserts the `check_ins` row in one statement (`uq_check_ins_tenant_id_appointment_id`
    decides, never a read-then-write), which is also the patient's place in the queue;
-3. reads the location's queue with the arrival in it (the same round trip);
+3. reads the doctor's part of the location's queue with the arrival in it (the same round
+   trip: an arrival changes the places of that doctor's patients only);
 
 then publishes, in one statement, `queue.updated` to the location, `appointment.updated` to
 the patient, and `queue.position` to the arriving patient and to everyone waiting whose place
@@ -169,21 +170,22 @@ async def admit(
         arriving = await queue_arrival(
             connection, tenant_id=visit.tenant_id, prefix=desk.ticket_prefix, values=values
         )
-        reading = await queue_queries.queue_snapshot(
+        reading = await queue_queries.queue_doctor_snapshot(
             connection,
             tenant_id=visit.tenant_id,
             location_id=desk.location_id,
+            doctor_id=visit.doctor_id,
             day=day,
             now=now,
         )
     moved, row = await visits.advanced(moving), await arrival(arriving)
-    queue_now = await queue_queries.snapshot_of(reading)
+    doctors_queue = await queue_queries.snapshot_of(reading)
     if moved is None or row is None:
         # Refused: what this attempt sent (its audit event, job, ticket, row) is undone here,
         # whatever the caller does next.
         await undo_attempt(uow)
         raise await _refusal(repo, visit, moved=moved is not None)
-    places = queue_service.arrival_notices(_queue_place(visit, desk, window), queue_now, row.id, now)
+    places = queue_service.arrival_notices(_queue_place(visit, desk, window), doctors_queue, row.id, now)
     await _publish(uow, visit, desk, row, places)
     return row
 

@@ -154,7 +154,7 @@ _NO_ENTRY = (
 )
 
 
-def _snapshot_sql(*, names: bool) -> str:
+def _snapshot_sql(*, names: bool, one_doctor: bool = False) -> str:
     name_columns = "pu.full_name::text AS patient_name, du.full_name::text AS doctor_name"
     name_joins = (
         "LEFT JOIN users pu ON pu.tenant_id = c.tenant_id AND pu.id = c.patient_id "
@@ -162,18 +162,19 @@ def _snapshot_sql(*, names: bool) -> str:
     )
     if not names:
         name_columns, name_joins = "NULL::text AS patient_name, NULL::text AS doctor_name", ""
+    doctor = "AND q.doctor_id = :doctor_id" if one_doctor else ""
     return f"""
 WITH waiting AS MATERIALIZED (
   SELECT q.id, q.doctor_id, row_number() OVER (ORDER BY {SQL_ORDER_TEXT}) AS n
   FROM check_ins q
   WHERE q.tenant_id = :tenant_id AND q.location_id = :location_id AND q.local_day = :day
-    AND q.queue_status = 'waiting'
+    AND q.queue_status = 'waiting' {doctor}
 ),
 active AS MATERIALIZED (
   SELECT q.id, q.doctor_id, row_number() OVER (ORDER BY q.called_at, q.id) AS n
   FROM check_ins q
   WHERE q.local_day = :day AND q.queue_status IN ('called', 'in_consultation')
-    AND q.tenant_id = :tenant_id AND q.location_id = :location_id
+    AND q.tenant_id = :tenant_id AND q.location_id = :location_id {doctor}
 ),
 parts AS (
   SELECT 'w' AS part, id, n FROM waiting UNION ALL SELECT 'a', id, n FROM active
@@ -201,6 +202,11 @@ ORDER BY {SQL_ORDER_TEXT}
 """
 SNAPSHOT = Query(text(_snapshot_sql(names=False)), name="queue.snapshot")
 SNAPSHOT_WITH_NAMES = Query(text(_snapshot_sql(names=True)), name="queue.snapshot_with_names")
+#: One doctor's part of the queue (what an arrival for them changes: nobody else's place).
+DOCTOR_SNAPSHOT = Query(
+    text(_snapshot_sql(names=False, one_doctor=True)).bindparams(bindparam("doctor_id", type_=Uuid())),
+    name="queue.doctor_snapshot",
+)
 
 _ENTRY_FIELDS = tuple(Entry.__dataclass_fields__)
 
@@ -276,28 +282,29 @@ async def desks_with_open_entries(
     return {row["location_id"] for row in rows}
 
 
-async def queue_snapshot(
+async def queue_doctor_snapshot(
     connection: psycopg.AsyncConnection[Any],
     *,
     tenant_id: uuid.UUID,
     location_id: uuid.UUID,
+    doctor_id: uuid.UUID,
     day: date,
     now: datetime,
 ) -> psycopg.AsyncCursor[Any]:
-    """Send `snapshot` (without names) in the caller's pipeline, after the statements queued
-    before it (it sees their rows: an arrival's own check-in); `snapshot_of(cursor)` reads it
-    after the pipeline."""
+    """Send the snapshot of one doctor's part of the queue (`DOCTOR_SNAPSHOT`, without names) in
+    the caller's pipeline, after the statements queued before it (it sees their rows: an
+    arrival's own check-in); `snapshot_of(cursor)` reads it after the pipeline."""
     since = now - timedelta(days=SAMPLE_DAYS)
     cursor = connection.cursor()
-    values = {"tenant_id": tenant_id, "location_id": location_id, "day": day, "since": since}
-    await direct.send(cursor, SNAPSHOT, values)
+    values = {"tenant_id": tenant_id, "location_id": location_id, "doctor_id": doctor_id, "day": day}
+    await direct.send(cursor, DOCTOR_SNAPSHOT, values | {"since": since})
     return cursor
 
 
 async def snapshot_of(cursor: psycopg.AsyncCursor[Any]) -> Snapshot:
-    """The queue `queue_snapshot` read."""
+    """The queue `queue_doctor_snapshot` read."""
     async with cursor:
-        return _snapshot(await direct.rows_of(cursor, SNAPSHOT))
+        return _snapshot(await direct.rows_of(cursor, DOCTOR_SNAPSHOT))
 
 
 _MOVED = (

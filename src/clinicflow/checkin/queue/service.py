@@ -288,8 +288,10 @@ def arrival_notices(
 ) -> list[events.Notice]:
     """What an arrival changes for the patients waiting at its location: `queue.position` for
     the arriving entry and for each one it now stands ahead of (an earlier appointment or a
-    higher priority sorts it ahead). `after` is the queue read with the arrival in it; the
-    queue before it is the same without the arrival, so no second read is needed."""
+    higher priority sorts it ahead). `after` is the queue read with the arrival in it — its
+    doctor's part is enough, since a place and an estimate depend on the patients ahead for
+    the same doctor only (`estimates`); the queue before it is the same without the
+    arrival, so no second read is needed."""
     before = Snapshot(
         waiting=[e for e in after.waiting if e.id != arrived],
         active=after.active,

@@ -9,7 +9,7 @@ from typing import Any
 
 from clinicflow.platform.db import ReadOnlyUnitOfWorkError, UnitOfWork
 from clinicflow.platform.jsonable import to_jsonable
-from clinicflow.platform.realtime.repository import insert_events
+from clinicflow.platform.realtime.repository import event_json, insert_events
 
 #: An event's `data` is ids (and small codes) only: clients load what they show. PostgreSQL
 #: refuses NOTIFY payloads of 8000 bytes; ours carry a transaction id, and this bounds rows.
@@ -64,16 +64,13 @@ async def publish_many(
         raise ReadOnlyUnitOfWorkError("publishing writes: it needs a transaction")
     rows = []
     for channel, type, ids in events:
-        data = to_jsonable(dict(ids))
-        if len(json.dumps(data, separators=(",", ":"))) > MAX_DATA_BYTES:
+        data = json.dumps(to_jsonable(dict(ids)), separators=(",", ":"))
+        if len(data) > MAX_DATA_BYTES:
             raise EventTooLarge(f"{type}: event data over {MAX_DATA_BYTES} bytes; publish ids only")
-        rows += [
-            {"tenant_id": tenant_id, "channel": name, "type": type, "data": data}
-            for name in _channels(channel)
-        ]
+        rows += [event_json(name, type, data) for name in _channels(channel)]
     if not rows:
         return
     info = uow.session.info
     first = not info.get(_NOTIFIED)
-    await insert_events(uow, rows, notify=first)
+    await insert_events(uow, tenant_id, rows, notify=first)
     info[_NOTIFIED] = True

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, func, insert, select
+from sqlalchemy import Text, Uuid, bindparam, delete, func, select, text
 
 from clinicflow.platform.db import UnitOfWork
+from clinicflow.platform.db.direct import Query
 from clinicflow.platform.realtime.models import RealtimeEvent
 
 #: The one PostgreSQL channel every process listens on; payload: a transaction id.
@@ -41,18 +43,49 @@ def _events(rows: Iterable[Any]) -> list[StoredEvent]:
     return [StoredEvent(row.id, row.tenant_id, row.channel, row.type, row.data) for row in rows]
 
 
-async def insert_events(uow: UnitOfWork, rows: Sequence[dict[str, Any]], *, notify: bool) -> None:
-    """Insert the rows; with `notify`, also NOTIFY this transaction's id, in the same statement.
+def _inserting(*, notify: bool) -> Query:
+    """One INSERT of any number of events (one JSON array of them: one SQL text, compiled
+    once, one parameter) and, with `notify`, the NOTIFY of this transaction's id in the same
+    statement."""
+    last = (
+        f"SELECT pg_notify('{NOTIFY_CHANNEL}', max(txid)::text) AS notified FROM published"
+        if notify
+        else "SELECT count(*) AS inserted FROM published"
+    )
+    return Query(
+        text(
+            f"""
+WITH published AS (
+  INSERT INTO realtime_events (tenant_id, channel, type, data)
+  SELECT :tenant_id, e.channel, e.type, e.data
+  FROM jsonb_to_recordset(CAST(:events AS jsonb)) AS e(channel text, type text, data jsonb)
+  RETURNING txid
+)
+{last}
+"""
+        ).bindparams(bindparam("tenant_id", type_=Uuid()), bindparam("events", type_=Text())),
+        name="realtime.insert_events" + ("_notify" if notify else ""),
+    )
+
+
+_INSERT, _INSERT_NOTIFY = _inserting(notify=False), _inserting(notify=True)
+
+
+def event_json(channel: str, type: str, data: str) -> str:
+    """One event as `insert_events` takes it: `data` is its JSON text already."""
+    return f'{{"channel":{json.dumps(channel)},"type":{json.dumps(type)},"data":{data}}}'
+
+
+async def insert_events(
+    uow: UnitOfWork, tenant_id: uuid.UUID, events: Sequence[str], *, notify: bool
+) -> None:
+    """Insert the tenant's events (each an `event_json`) in one statement, in order; with
+    `notify`, also NOTIFY this transaction's id in it.
 
     The notification is delivered by PostgreSQL only if the transaction commits.
     """
-    stmt = insert(RealtimeEvent).values(list(rows))
-    if not notify:
-        await uow.execute(stmt)
-        return
-    published = stmt.returning(RealtimeEvent.txid).cte("published")
-    await uow.execute(
-        select(func.pg_notify(NOTIFY_CHANNEL, cast(func.max(published.c.txid), Text))).select_from(published)
+    await uow.fetch(
+        _INSERT_NOTIFY if notify else _INSERT, tenant_id=tenant_id, events=f"[{','.join(events)}]"
     )
 
 

@@ -10,9 +10,11 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from sqlalchemy import select, update
+from sqlalchemy import Uuid, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from clinicflow.platform.db import TenantScopedRepository
+from clinicflow.platform.db.direct import Query
 from clinicflow.scheduling.models import Appointment
 from clinicflow.scheduling.state import Status
 
@@ -47,6 +49,23 @@ _VISIT_COLUMNS = (
 )
 
 
+_BETWEEN = (
+    select(*_VISIT_COLUMNS)
+    .where(
+        Appointment.tenant_id == bindparam("tenant_id"),
+        Appointment.patient_id == any_(bindparam("patient_ids", type_=ARRAY(Uuid()))),
+        Appointment.starts_at >= bindparam("start"),
+        Appointment.starts_at < bindparam("end"),
+    )
+    .order_by(Appointment.starts_at, Appointment.id)
+)
+#: A scan's read (compiled once: `direct.Query`), of any clinic or of one.
+_STARTING_BETWEEN = Query(_BETWEEN, name="visits.starting_between")
+_STARTING_BETWEEN_AT = Query(
+    _BETWEEN.where(Appointment.clinic_id == bindparam("clinic_id")), name="visits.starting_between_at"
+)
+
+
 class VisitRepository(TenantScopedRepository[Appointment]):
     """Appointments as `Visit` rows, and the one-statement visit moves."""
 
@@ -61,19 +80,16 @@ class VisitRepository(TenantScopedRepository[Appointment]):
         clinic_id: uuid.UUID | None,
     ) -> list[Visit]:
         """By start time; reads `ix_appointments_tenant_id_patient_id_starts_at`."""
-        stmt = (
-            select(*_VISIT_COLUMNS)
-            .where(
-                Appointment.tenant_id == self.tenant_id,
-                Appointment.patient_id.in_(list(patient_ids)),
-                Appointment.starts_at >= start,
-                Appointment.starts_at < end,
-            )
-            .order_by(Appointment.starts_at, Appointment.id)
-        )
-        if clinic_id is not None:
-            stmt = stmt.where(Appointment.clinic_id == clinic_id)
-        rows = (await self.uow.execute(stmt)).mappings().all()
+        values: dict[str, Any] = {
+            "tenant_id": self.tenant_id,
+            "patient_ids": list(patient_ids),
+            "start": start,
+            "end": end,
+        }
+        if clinic_id is None:
+            rows = await self.uow.fetch(_STARTING_BETWEEN, **values)
+        else:
+            rows = await self.uow.fetch(_STARTING_BETWEEN_AT, clinic_id=clinic_id, **values)
         return [Visit(**row) for row in rows]
 
     async def visit(self, id_: uuid.UUID) -> Visit | None:
