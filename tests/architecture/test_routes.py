@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import inspect
+import re
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import compile_path
 
-from clinicflow.app import create_app
+from clinicflow.app import DOMAIN_ROUTERS, create_app
 from clinicflow.config import Environment, Settings
 from clinicflow.identity.access import Authorized, public
 from clinicflow.platform.db import Database
@@ -172,3 +174,28 @@ def test_the_thread_check_catches_a_sync_dependency() -> None:
         return {"value": "sync"}
 
     assert "test_the_thread_check_catches_a_sync_dependency.<locals>.settings_of" in _threaded(_app(careless))
+
+
+def _example(path: str) -> str:
+    """A path the route answers: each parameter filled with an id."""
+    return re.sub(r"\{[^}]+\}", "0190a7c2-3f5e-7d41-9b6a-2c8e4f1d0a37", path)
+
+
+def test_no_two_domain_routers_answer_one_path() -> None:
+    """`app.DOMAIN_ROUTERS` are ordered by traffic, not by precedence: that is only safe while
+    no route of one router would also answer a path of another's (same method)."""
+    routes = [
+        (index, method, route.path, compile_path(route.path)[0])
+        for index, router in enumerate(DOMAIN_ROUTERS)
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    ]
+    assert len(routes) > 50
+    clashes = [
+        (path, other)
+        for index, method, path, _ in routes
+        for other_index, other_method, other, pattern in routes
+        if other_index != index and other_method == method and pattern.match(_example(path))
+    ]
+    assert clashes == []

@@ -25,6 +25,7 @@ from clinicflow.platform.clock import FrozenClock
 from clinicflow.platform.db import Database
 from clinicflow.scheduling import errors as scheduling_errors
 from clinicflow.waitlist import errors as waitlist_errors
+from clinicflow.web.patient_appointment import week_to_offer
 from clinicflow.web.rendering import HERE, translations
 from tests.conftest import ClientFactory
 from tests.factories import bearer, login, make_user
@@ -181,6 +182,20 @@ async def test_inside_the_cut_off_cancelling_is_refused_readably_and_changes_not
     assert "/cancel" not in later.text
     assert "To cancel or move it now, please call the clinic." in later.text
     assert "Join the video visit" in later.text  # the visit itself goes on
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "monday"),
+    [
+        ("2026-12-07T09:00:00+00:00", "2026-12-07"),  # a Monday visit: its own week
+        ("2026-12-13T23:30:00+00:00", "2026-12-14"),  # Sunday night in UTC is Monday in Berlin
+        ("2026-12-06T10:00:00+00:00", "2026-11-30"),  # a Sunday visit: the week it ends
+    ],
+)
+def test_the_page_offers_the_week_of_the_visit_whatever_day_it_is_today(starts_at: str, monday: str) -> None:
+    """Seen on a Sunday, a Monday visit offered the week ending that Sunday (nothing left in
+    it): the suite failed every Sunday."""
+    assert week_to_offer(datetime.fromisoformat(starts_at), "Europe/Berlin").isoformat() == monday
 
 
 async def test_moving_to_another_free_time_of_the_same_doctor(

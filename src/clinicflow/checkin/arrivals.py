@@ -45,7 +45,7 @@ from clinicflow.checkin.models import (
 )
 from clinicflow.checkin.queue import repository as queue_queries
 from clinicflow.checkin.queue import service as queue_service
-from clinicflow.checkin.queue.repository import QueueLocation
+from clinicflow.checkin.queue.rows import QueueLocation
 from clinicflow.checkin.repository import (
     CheckInRepository,
     arrival,
@@ -161,7 +161,6 @@ async def admit(
         outside_geofence=outside_geofence,
         priority=priority,
     )
-    day = local_day(visit, desk)
     async with uow.pipeline() as connection:  # one round trip for all of it
         await queue_savepoint(connection)
         moving = await visits.queue_advance(
@@ -175,7 +174,7 @@ async def admit(
             tenant_id=visit.tenant_id,
             location_id=desk.location_id,
             doctor_id=visit.doctor_id,
-            day=day,
+            day=local_day(visit, desk),
             now=now,
         )
     moved, row = await visits.advanced(moving), await arrival(arriving)

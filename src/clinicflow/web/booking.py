@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from babel.dates import get_day_names
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from clinicflow.errors import ClinicflowError, NotFound
@@ -16,6 +16,7 @@ from clinicflow.identity.access import context_of
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.pagination import PageParams
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.scheduling import booking
 from clinicflow.scheduling.calendar import calendar_file
 from clinicflow.scheduling.schemas import BookingIn
@@ -27,7 +28,7 @@ from clinicflow.web.rendering import locale_of, render
 from clinicflow.web.routing import PageRoute
 from clinicflow.web.weeks import KINDS, free_week, scheduling_of, week_of
 
-router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
 #: The parts of a day a waitlist entry may ask for (`DayPart` values), with their labels.
 DAY_PARTS = (("morning", N_("Morning")), ("afternoon", N_("Afternoon")), ("evening", N_("Evening")))
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from clinicflow.errors import ClinicflowError, NotFound
@@ -28,6 +28,7 @@ from clinicflow.identity.roles import Role
 from clinicflow.identity.schemas import DependantRead, DoctorRead, GuardianRead, Relationship, UserRead
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.pagination import PageParams
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.scheduling import booking
 from clinicflow.scheduling.schemas import AppointmentRead, CancelIn
 from clinicflow.scheduling.state import Action
@@ -46,7 +47,7 @@ from clinicflow.web.weeks import (
     zone_of,
 )
 
-router = APIRouter(prefix="/desk", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/desk", include_in_schema=False, route_class=PageRoute)
 P = Permission
 #: How far ahead a patient's page lists their appointments.
 UPCOMING = timedelta(days=366)

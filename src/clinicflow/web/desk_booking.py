@@ -12,7 +12,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from clinicflow.errors import ClinicflowError, NotFound
@@ -20,6 +20,7 @@ from clinicflow.identity import directory
 from clinicflow.identity.access import context_of
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import TenantPrincipal
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.scheduling import booking
 from clinicflow.scheduling.schemas import BookingIn, RescheduleIn, SlotRead
 from clinicflow.web.access import DeskPage
@@ -38,7 +39,7 @@ from clinicflow.web.weeks import (
     zone_of,
 )
 
-router = APIRouter(prefix="/desk", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/desk", include_in_schema=False, route_class=PageRoute)
 
 
 def _week_nav(monday: date) -> dict[str, date]:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from clinicflow.checkin import reception
 from clinicflow.checkin.schemas import DeskCheckInIn, OverrideIn
 from clinicflow.errors import ClinicflowError, FieldProblem, NotFound, ValidationFailed
 from clinicflow.identity.access import context_of
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.web.access import DeskPage
 from clinicflow.web.desk import today_page
 from clinicflow.web.desk_arrivals import checkin_of, refusal_of
@@ -28,7 +29,7 @@ from clinicflow.web.patient_views import uuid_or_none
 from clinicflow.web.rendering import field_errors
 from clinicflow.web.routing import PageRoute
 
-router = APIRouter(prefix="/desk", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/desk", include_in_schema=False, route_class=PageRoute)
 _HINTS = {
     "location_id": "Choose where the patient checks in",
     "reason": "Say why the patient is checked in outside the window (3 to 500 characters)",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from clinicflow.errors import ClinicflowError, FieldProblem, NotFound, ValidationFailed
@@ -21,13 +21,14 @@ from clinicflow.identity.access import context_of
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.identity.schemas import DependantIn
 from clinicflow.platform.db import UnitOfWork
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.web.access import DeskPage
 from clinicflow.web.desk import patient_view, visible_patient
 from clinicflow.web.forms import CheckedForm, text, validated
 from clinicflow.web.rendering import field_errors
 from clinicflow.web.routing import PageRoute
 
-router = APIRouter(prefix="/desk", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/desk", include_in_schema=False, route_class=PageRoute)
 _NOBODY = "No patient has this email address or id"
 _HINTS = {"relationship": "Choose what the dependant is to this patient"}
 

@@ -14,13 +14,14 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from clinicflow.errors import ClinicflowError, FieldProblem, NotFound, ValidationFailed
 from clinicflow.identity.access import context_of
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import TenantPrincipal
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.scheduling import booking
 from clinicflow.scheduling.state import Status
 from clinicflow.waitlist import offers
@@ -33,7 +34,7 @@ from clinicflow.web.rendering import field_errors, render
 from clinicflow.web.routing import PageRoute
 from clinicflow.web.weeks import appointments_between, names_of, scheduling_of, waitlist_of
 
-router = APIRouter(prefix="/desk", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/desk", include_in_schema=False, route_class=PageRoute)
 #: How many entries of one status the page lists, and how far ahead it looks for freed slots.
 QUEUE_LIMIT = 200
 FREED_AHEAD = timedelta(days=14)

@@ -15,12 +15,13 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from clinicflow.checkin.queue import display
 from clinicflow.errors import ClinicflowError, NotFound
 from clinicflow.identity.access import context_of, public
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.realtime.access import realtime_context
 from clinicflow.realtime.display import DisplayClaims
 from clinicflow.realtime.policy import queue_channel
@@ -28,7 +29,7 @@ from clinicflow.tenancy import service as tenancy
 from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
 
-router = APIRouter(prefix="/display", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/display", include_in_schema=False, route_class=PageRoute)
 
 
 def not_this_display() -> NotFound:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from clinicflow.errors import ClinicflowError
@@ -21,6 +21,7 @@ from clinicflow.identity.access import context_of
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.identity.roles import Role
 from clinicflow.platform.db import UnitOfWork
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.scheduling import booking, recurring
 from clinicflow.scheduling.schemas import AppointmentRead, FollowUpIn
 from clinicflow.tenancy.schemas import ClinicRead
@@ -45,7 +46,7 @@ from clinicflow.web.weeks import (
     zone_of,
 )
 
-router = APIRouter(prefix="/doctor", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/doctor", include_in_schema=False, route_class=PageRoute)
 #: How many waiting patients of one status the hub lists per clinic.
 WAITLIST_LIMIT = 100
 _NOTICES = {

@@ -18,7 +18,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -26,6 +26,7 @@ from clinicflow.errors import ClinicflowError, Conflict, FieldProblem, NotFound,
 from clinicflow.identity.access import context_of
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.pagination import PageParams
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.scheduling import availability_service as availability
 from clinicflow.scheduling.schemas import AvailabilityIn, AvailabilityRead, RuleIn, TimeOffIn
 from clinicflow.tenancy.schemas import ClinicRead
@@ -36,7 +37,7 @@ from clinicflow.web.rendering import field_errors, render
 from clinicflow.web.routing import PageRoute
 from clinicflow.web.weeks import day_bounds, scheduling_of, zone_of
 
-router = APIRouter(prefix="/doctor", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/doctor", include_in_schema=False, route_class=PageRoute)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 #: What a row shows, and what it keeps hidden so that saving does not drop it.
 SHOWN = ("weekday", "start", "end", "slot_minutes")

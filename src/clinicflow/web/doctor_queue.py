@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from clinicflow.checkin.queue import estimates, moves
@@ -34,6 +34,7 @@ from clinicflow.errors import Conflict, NotFound
 from clinicflow.identity.access import context_of
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.db import UnitOfWork
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.tenancy import service as tenancy
 from clinicflow.web.access import DoctorPage
 from clinicflow.web.doctor import practice_of
@@ -43,7 +44,7 @@ from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
 from clinicflow.web.weeks import scheduling_of
 
-router = APIRouter(prefix="/doctor/queue", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/doctor/queue", include_in_schema=False, route_class=PageRoute)
 #: Most check-in locations the page offers to choose from.
 LOCATION_LIMIT = 100
 #: The moves an entry's buttons make, by their path segment, in the order they are shown.

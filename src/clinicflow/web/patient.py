@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from clinicflow.identity.access import context_of
 from clinicflow.platform.pagination import PageParams
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.scheduling import booking
 from clinicflow.scheduling.schemas import AppointmentRead
 from clinicflow.web.access import PatientPage
@@ -16,7 +17,7 @@ from clinicflow.web.patient_views import N_
 from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
 
-router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
 _NOTICES = {"booked": N_("Your appointment is booked.")}
 
 

@@ -10,16 +10,18 @@ sent, with nothing changed. The page says beforehand when online changes close.
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from clinicflow.errors import ClinicflowError, NotFound
 from clinicflow.identity import directory
 from clinicflow.identity.access import context_of
 from clinicflow.identity.principal import TenantPrincipal
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.scheduling import booking
 from clinicflow.scheduling import policy_service as scheduling_policy
 from clinicflow.scheduling.schemas import AppointmentRead, CancelIn, RescheduleIn
@@ -32,7 +34,7 @@ from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
 from clinicflow.web.weeks import free_week, scheduling_of, week_of
 
-router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
 
 #: Statuses a patient may still cancel or move (the transition table says the rest).
 CHANGEABLE = frozenset({Status.SCHEDULED, Status.CONFIRMED})
@@ -45,6 +47,13 @@ _NOTICES = {
 }
 _CANCEL_MESSAGES = {"reason": N_("Keep the reason under 500 characters"), "*": N_("This value is not valid")}
 _MOVE_MESSAGES = {"*": N_("Choose one of the free times below")}
+
+
+def week_to_offer(starts_at: datetime, timezone: str) -> date:
+    """The week whose free times the page offers first: the appointment's own (clinic-local),
+    whatever today is — a Monday visit seen on the Sunday before shows its Monday, not the
+    week that ends today. The page's links move a week either way."""
+    return week_of(starts_at.astimezone(ZoneInfo(timezone)).date())
 
 
 async def _details(
@@ -64,7 +73,7 @@ async def _details(
         rules = await scheduling_policy.get_policy(uow, tenant_id=tenant_id, clinic_id=appointment.clinic_id)
         cutoff = timedelta(minutes=rules.patient_cancel_cutoff_minutes)
         changeable = appointment.status in CHANGEABLE and appointment.starts_at - now >= cutoff
-        monday = week_of(week or max(now, appointment.starts_at - timedelta(days=3)).date())
+        monday = week or week_to_offer(appointment.starts_at, clinic.timezone if clinic else "UTC")
         days = []
         if changeable:
             days = await free_week(

@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from clinicflow.checkin import scanning
@@ -31,6 +31,7 @@ from clinicflow.errors import ClinicflowError, RateLimitExceeded
 from clinicflow.identity import directory
 from clinicflow.identity.access import context_of
 from clinicflow.identity.principal import TenantPrincipal
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.tenancy import service as tenancy
 from clinicflow.web.access import PatientPage
 from clinicflow.web.forms import CheckedForm, text
@@ -39,7 +40,7 @@ from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
 from clinicflow.web.weeks import scheduling_of
 
-router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
 
 _STATUS = {
     "waiting": N_("Waiting"),

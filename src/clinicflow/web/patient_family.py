@@ -9,18 +9,19 @@ desk; the page says so. Booking and listing appointments stay each patient's own
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from clinicflow.identity import family
 from clinicflow.identity.access import context_of
 from clinicflow.platform.pagination import PageParams
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.web.access import PatientPage
 from clinicflow.web.patient_views import N_, gettext_for
 from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
 
-router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
 #: Most dependants the page lists.
 MAX_DEPENDANTS = 100
 #: What a dependant is to me, in words.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from clinicflow.errors import ClinicflowError, NotFound
@@ -17,13 +17,14 @@ from clinicflow.identity import service as identity
 from clinicflow.identity.access import context_of
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.identity.schemas import UserRead, UserUpdate
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.web.access import PatientPage
 from clinicflow.web.forms import CheckedForm, text
 from clinicflow.web.patient_views import N_, error_messages, parse_form
 from clinicflow.web.rendering import LOCALES, render
 from clinicflow.web.routing import PageRoute
 
-router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
 
 #: The languages the profile offers: those the pages speak, by their own names.
 LANGUAGES = (("en", "English"), ("es", "Español"))

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from clinicflow.errors import ClinicflowError, NotFound
@@ -21,6 +21,7 @@ from clinicflow.identity.access import context_of
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.pagination import PageParams
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.scheduling import booking
 from clinicflow.tenancy import service as tenancy
 from clinicflow.waitlist import offers
@@ -34,7 +35,7 @@ from clinicflow.web.patient_views import N_, error_messages, local_day, local_ti
 from clinicflow.web.rendering import render
 from clinicflow.web.routing import PageRoute
 
-router = APIRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/app", include_in_schema=False, route_class=PageRoute)
 
 _JOIN_MESSAGES = {
     "clinic_id": N_("Choose one of the doctor's clinics"),

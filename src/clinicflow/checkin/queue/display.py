@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from clinicflow.checkin.queue import repository as queries
-from clinicflow.checkin.queue.repository import Calling
+from clinicflow.checkin.queue.rows import Calling
 from clinicflow.checkin.queue.service import local_day, location_or_raise
 from clinicflow.platform.db import UnitOfWork
 

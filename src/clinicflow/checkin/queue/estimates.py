@@ -77,18 +77,21 @@ def estimate_waits(
 ) -> dict[uuid.UUID, Estimate]:
     """Each waiting entry's estimate. `waiting`: (check-in id, doctor id) in queue order;
     `loads`: per doctor (a doctor missing from it has nothing in hand and the default length)."""
-    ahead: dict[uuid.UUID, int] = {}
-    busy: dict[uuid.UUID, tuple[timedelta, timedelta]] = {}  # per doctor: (in hand, one consult)
+    # Per doctor, keyed by the id's integer (a UUID hashes in Python, an int in C: this loop
+    # runs for every waiting patient on every queue read and change).
+    ahead: dict[int, int] = {}
+    busy: dict[int, tuple[timedelta, timedelta]] = {}  # (in hand, one consult)
     result: dict[uuid.UUID, Estimate] = {}
     for check_in_id, doctor_id in waiting:
-        if doctor_id not in busy:
+        doctor = doctor_id.int
+        if doctor not in busy:
             load = loads.get(doctor_id) or DoctorLoad(consult=default)
-            busy[doctor_id] = (load.busy_for(now), load.consult)
-        in_hand, consult = busy[doctor_id]
-        before = ahead.get(doctor_id, 0)
+            busy[doctor] = (load.busy_for(now), load.consult)
+        in_hand, consult = busy[doctor]
+        before = ahead.get(doctor, 0)
         wait = in_hand + consult * before
         result[check_in_id] = Estimate(position=before + 1, ahead=before, minutes=minutes_of(wait))
-        ahead[doctor_id] = before + 1
+        ahead[doctor] = before + 1
     return result
 
 

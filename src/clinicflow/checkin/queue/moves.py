@@ -29,7 +29,8 @@ from clinicflow.checkin.queue import policy as access
 from clinicflow.checkin.queue import repository as queries
 from clinicflow.checkin.queue import service
 from clinicflow.checkin.queue.errors import QueueEmpty, QueueMoveInvalid, VisitNotMovable
-from clinicflow.checkin.queue.repository import Moved, QueueLocation, QueueRepository
+from clinicflow.checkin.queue.repository import QueueRepository
+from clinicflow.checkin.queue.rows import Moved, QueueLocation, Snapshot
 from clinicflow.checkin.queue.schemas import MovedRead
 from clinicflow.errors import NotFound
 from clinicflow.identity.principal import TenantPrincipal
@@ -77,7 +78,7 @@ class _Change:
         await self.repo.lock_queue(location_id=self.location.location_id, day=self.day, doctor_id=doctor_id)
         self.before = await self._snapshot(now)
 
-    async def _snapshot(self, now: datetime) -> queries.Snapshot:
+    async def _snapshot(self, now: datetime) -> Snapshot:
         return await queries.snapshot(
             self.uow, tenant_id=self.tenant_id, location_id=self.location.location_id, day=self.day, now=now
         )

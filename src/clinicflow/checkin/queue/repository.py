@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -33,62 +32,11 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from clinicflow.checkin.models import DEFAULT_CONSULT_MINUTES, CheckIn, QueueStatus
 from clinicflow.checkin.queue.estimates import SAMPLE_DAYS, SAMPLE_SIZE
 from clinicflow.checkin.queue.ordering import SQL_ORDER_TEXT
+from clinicflow.checkin.queue.rows import Calling, Entry, Moved, QueueDesk, QueueLocation, Snapshot
 from clinicflow.platform.db import TenantScopedRepository, UnitOfWork, direct
 from clinicflow.platform.db.direct import Query
 
 OPEN = (QueueStatus.WAITING, QueueStatus.CALLED, QueueStatus.IN_CONSULTATION)
-
-
-@dataclass(frozen=True, slots=True)
-class QueueLocation:
-    """A live location of the tenant, as the queue needs it."""
-
-    location_id: uuid.UUID
-    clinic_id: uuid.UUID
-    timezone: str
-    default_consult_minutes: int
-
-
-@dataclass(frozen=True, slots=True)
-class QueueDesk:
-    """A check-in location as a queue picker lists it: its name, and what its queue read needs."""
-
-    location: QueueLocation
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One check-in as a queue entry (waiting, called or in consultation)."""
-
-    id: uuid.UUID
-    doctor_id: uuid.UUID
-    ticket: str
-    queue_status: str
-    priority: int
-    late: bool
-    appointment_starts_at: datetime
-    queued_at: datetime
-    checked_in_at: datetime
-    called_at: datetime | None
-    started_at: datetime | None
-    patient_id: uuid.UUID
-    appointment_id: uuid.UUID
-    recall_count: int
-    skip_count: int
-    long_wait_flagged_at: datetime | None
-    patient_name: str | None = None
-    doctor_name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """A location's queue for one day at one moment: waiting in order, in hand, and the
-    recent consult lengths (seconds, newest first) of every doctor in it."""
-
-    waiting: list[Entry]
-    active: list[Entry]
-    consult_seconds: dict[uuid.UUID, list[float]]
 
 
 LOCATION = Query(
@@ -321,22 +269,6 @@ _MOVED = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Moved:
-    """An entry as a move found or left it."""
-
-    id: uuid.UUID
-    clinic_id: uuid.UUID
-    location_id: uuid.UUID
-    local_day: date
-    doctor_id: uuid.UUID
-    patient_id: uuid.UUID
-    appointment_id: uuid.UUID
-    ticket: str
-    queue_status: str
-    priority: int
-
-
 _LOCK_QUEUE = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 _CLAIM_HEAD = text(
     f"""
@@ -501,18 +433,6 @@ async def queues_with_long_waiters(
         queued_before=queued_before,
     )
     return [(row.tenant_id, row.location_id, row.local_day, row.timezone) for row in await uow.execute(stmt)]
-
-
-@dataclass(frozen=True, slots=True)
-class Calling:
-    """A called entry as a waiting room's display shows it: no patient, only the ticket, the
-    doctor's name and (when the visit is booked in a room) the room."""
-
-    ticket: str
-    called_at: datetime
-    recall_count: int
-    doctor_name: str | None
-    room: str | None
 
 
 #: The called entries of a location's day, newest call first (a display's "now calling").

@@ -19,8 +19,8 @@ from clinicflow.checkin.queue import policy as access
 from clinicflow.checkin.queue import repository as queries
 from clinicflow.checkin.queue.estimates import DoctorLoad, Estimate
 from clinicflow.checkin.queue.policy import View
-from clinicflow.checkin.queue.repository import Entry, Moved, QueueLocation, Snapshot
-from clinicflow.checkin.queue.repository import QueueDesk as QueueDesk  # what `queue_desks` returns
+from clinicflow.checkin.queue.rows import Entry, Moved, QueueLocation, Snapshot
+from clinicflow.checkin.queue.rows import QueueDesk as QueueDesk  # what `queue_desks` returns
 from clinicflow.checkin.queue.schemas import OwnPlaceRead, OwnQueueRead, QueueRead
 from clinicflow.errors import NotFound
 from clinicflow.identity.principal import TenantPrincipal

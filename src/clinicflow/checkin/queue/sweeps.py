@@ -24,7 +24,8 @@ from clinicflow.checkin.queue.estimates import (
     expected_since_queued,
     is_long_wait,
 )
-from clinicflow.checkin.queue.repository import Entry, QueueRepository
+from clinicflow.checkin.queue.repository import QueueRepository
+from clinicflow.checkin.queue.rows import Entry
 from clinicflow.platform.db import UnitOfWork
 
 

@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
@@ -26,6 +26,7 @@ from clinicflow.checkin.schemas import CheckInLocationCreate, CheckInLocationRea
 from clinicflow.errors import NotFound, ValidationFailed
 from clinicflow.identity.access import WebContext, context_of
 from clinicflow.identity.principal import TenantPrincipal
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.realtime import service as realtime
 from clinicflow.realtime.access import realtime_context
 from clinicflow.realtime.schemas import DisplayTokenCreate
@@ -38,7 +39,7 @@ from clinicflow.web.admin.locations import edit_form, manageable
 from clinicflow.web.forms import CheckedForm
 from clinicflow.web.routing import PageRoute
 
-router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
 PRINTED, ROTATING = "printed", "rotating"  # the settings' QR modes
 #: How long a display link opened from the console stays valid.
 DISPLAY_VALID_DAYS = 365

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -17,6 +17,7 @@ from clinicflow.checkin.schemas import CheckInPolicyIn
 from clinicflow.errors import ValidationFailed
 from clinicflow.identity.access import WebContext, context_of
 from clinicflow.identity.principal import TenantPrincipal
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.scheduling import policy as scheduling_access
 from clinicflow.scheduling import policy_service as scheduling_policies
 from clinicflow.scheduling.schemas import SchedulingPolicyIn
@@ -29,7 +30,7 @@ from clinicflow.web.admin.gate import AdminPage
 from clinicflow.web.forms import CheckedForm, text
 from clinicflow.web.routing import PageRoute
 
-router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
 SCHEDULING_FIELDS = tuple(SchedulingPolicyIn.model_fields)
 WEIGHTS = ("wait_time", "priority_tier", "chronic_condition", "window_fit")
 WAITLIST_FIELDS = (

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -15,6 +15,7 @@ from clinicflow.errors import Conflict, ValidationFailed
 from clinicflow.identity.access import WebContext, context_of
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import TenantPrincipal
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.tenancy import policy
 from clinicflow.tenancy import service as tenancy
 from clinicflow.tenancy.schemas import ClinicCreate, ClinicRead
@@ -32,7 +33,7 @@ from clinicflow.web.admin.gate import AdminPage, ClinicArchiver, ClinicCreator
 from clinicflow.web.forms import CheckedForm
 from clinicflow.web.routing import PageRoute
 
-router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
 P = Permission
 Cursor = Annotated[str | None, Query(max_length=64)]
 

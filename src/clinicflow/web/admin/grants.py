@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -15,13 +15,14 @@ from clinicflow.identity import service as identity
 from clinicflow.identity.access import changing_principals, context_of
 from clinicflow.identity.errors import GrantRefused
 from clinicflow.identity.schemas import RolesUpdate
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.web.admin.common import errors_of, parsed
 from clinicflow.web.admin.gate import Granter
 from clinicflow.web.admin.users import user_page
 from clinicflow.web.forms import CheckedForm, text
 from clinicflow.web.routing import PageRoute
 
-router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
 #: How a grant travels in the form: `ROLE@<clinic id>`, or `ROLE@tenant` for everywhere.
 EVERYWHERE = "tenant"
 

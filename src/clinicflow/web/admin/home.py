@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from clinicflow.checkin import locations as checkin_locations
@@ -21,6 +21,7 @@ from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.pagination import MAX_LIMIT, PageParams
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.realtime.policy import clinic_channel, queue_channel
 from clinicflow.tenancy import service as tenancy
 from clinicflow.waitlist import stats as waitlist_stats
@@ -29,7 +30,7 @@ from clinicflow.web.admin.common import page
 from clinicflow.web.admin.gate import AdminPage
 from clinicflow.web.routing import PageRoute
 
-router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
 P = Permission
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -14,6 +14,7 @@ from clinicflow.errors import ValidationFailed
 from clinicflow.identity.access import WebContext, context_of
 from clinicflow.identity.permissions import Permission
 from clinicflow.identity.principal import TenantPrincipal
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.tenancy import policy
 from clinicflow.tenancy import service as tenancy
 from clinicflow.tenancy.schemas import ClinicRead, LocationCreate, LocationKind, LocationRead
@@ -23,7 +24,7 @@ from clinicflow.web.admin.gate import LocationPage
 from clinicflow.web.forms import CheckedForm
 from clinicflow.web.routing import PageRoute
 
-router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
 P = Permission
 FIELDS = ("clinic_id", "name", "kind", "latitude", "longitude", "radius_m")
 KINDS = tuple((kind.value, kind.value.replace("_", " ").capitalize()) for kind in LocationKind)

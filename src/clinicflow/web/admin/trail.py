@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 
 from clinicflow.audit import policy as audit_access
@@ -27,11 +27,12 @@ from clinicflow.identity.access import context_of
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.platform.db import UnitOfWork
 from clinicflow.platform.instants import calendar_day
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.web.admin.common import clinic_names, errors_of, next_link, page, page_params
 from clinicflow.web.admin.gate import TrailPage
 from clinicflow.web.routing import PageRoute
 
-router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
 Filter = Annotated[str | None, Query(max_length=320)]
 FILTERS = ("actor", "action", "subject_type", "subject_id", "since", "until")
 _ACTORS = {

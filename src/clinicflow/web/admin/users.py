@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -19,6 +19,7 @@ from clinicflow.identity.permissions import ROLE_RANK, Permission
 from clinicflow.identity.principal import TenantPrincipal
 from clinicflow.identity.roles import TENANT_ROLES, Role
 from clinicflow.identity.schemas import GrantRead, StaffCreate, UserRead, UserUpdate
+from clinicflow.platform.routing import PrefixedRouter
 from clinicflow.web.admin.common import (
     clinic_names,
     errors_of,
@@ -32,7 +33,7 @@ from clinicflow.web.admin.gate import StaffCreator, UserDeactivator, UserPage
 from clinicflow.web.forms import CheckedForm, text
 from clinicflow.web.routing import PageRoute
 
-router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
+router = PrefixedRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
 P = Permission
 NEW_FIELDS = ("email", "full_name", "password", "role", "clinic_id", "specialty", "license_number")
 _STAFF_NAMES = {
