@@ -5,6 +5,7 @@ who may not (403) and another tenant's entries (404); what each move publishes."
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 
@@ -83,6 +84,15 @@ async def test_a_visit_from_call_to_completion(
     assert (await day.queue(doctor))["waiting"][0]["check_in_id"] == str(second.check_in_id)
 
 
+async def positions_after(database: Database, event_id: int) -> list[Any]:
+    """The `queue.position` events published after `event_id`, as (channel, data), in order."""
+    return await rows(
+        database,
+        "SELECT channel, data FROM realtime_events WHERE type = 'queue.position' AND id > :after ORDER BY id",
+        after=event_id,
+    )
+
+
 async def test_every_change_tells_the_location_and_the_patients_whose_place_moved(
     database: Database, client: httpx.AsyncClient, make_client: ClientFactory, practice: Practice
 ) -> None:
@@ -98,11 +108,7 @@ async def test_every_change_tells_the_location_and_the_patients_whose_place_move
         c=f"queue:{day.location_id}",
     )
     assert ("queue.updated", "called", "A-001") in [tuple(e) for e in queue_events]
-    positions = await rows(
-        database,
-        "SELECT channel, data FROM realtime_events WHERE type = 'queue.position' AND id > :after ORDER BY id",
-        after=before_the_call,
-    )
+    positions = await positions_after(database, before_the_call)
     told = {channel: data for channel, data in positions}
     assert told[f"patient:{seats[0].patient_id}"]["status"] == "called"
     assert told[f"patient:{seats[1].patient_id}"] == {
@@ -130,11 +136,7 @@ async def test_an_arrival_ahead_of_waiting_patients_tells_them_their_new_place(
 
     (early,) = await seat(database, client, day, await new_patients(database, practice, 1))
 
-    positions = await rows(
-        database,
-        "SELECT channel, data FROM realtime_events WHERE type = 'queue.position' AND id > :after ORDER BY id",
-        after=before,
-    )
+    positions = await positions_after(database, before)
     told = {channel: data for channel, data in positions}
     assert {c: (d["position"], d["ahead"]) for c, d in told.items()} == {
         f"patient:{early.patient_id}": (1, 0),
@@ -153,12 +155,8 @@ async def test_an_arrival_at_the_end_of_the_queue_moves_nobody_else(
     await seat(database, client, day, await new_patients(database, practice, 1))
     before = await scalar(database, "SELECT coalesce(max(id), 0) FROM realtime_events")
     (last,) = await seat(database, client, day, await new_patients(database, practice, 1))
-    told = await rows(
-        database,
-        "SELECT channel FROM realtime_events WHERE type = 'queue.position' AND id > :after",
-        after=before,
-    )
-    assert [channel for (channel,) in told] == [f"patient:{last.patient_id}"]  # her own place only
+    told = await positions_after(database, before)
+    assert [channel for channel, _ in told] == [f"patient:{last.patient_id}"]  # her own place only
 
 
 async def test_an_arrival_moves_only_the_patients_of_its_own_doctor(
@@ -183,11 +181,7 @@ async def test_an_arrival_moves_only_the_patients_of_its_own_doctor(
 
     (mine,) = await seat(database, client, day, await new_patients(database, practice, 1))
 
-    told = await rows(
-        database,
-        "SELECT channel, data FROM realtime_events WHERE type = 'queue.position' AND id > :after",
-        after=before,
-    )
+    told = await positions_after(database, before)
     assert [(c, d["position"], d["ahead"]) for c, d in told] == [(f"patient:{mine.patient_id}", 1, 0)]
     waiting = (await day.queue(practice.reception))["waiting"]
     order = [str(mine.check_in_id), *(str(t.check_in_id) for t in theirs)]

@@ -271,14 +271,7 @@ async def test_the_picker_offers_only_the_desks_of_my_clinics(
 ) -> None:
     """A desk of a clinic of the tenant where I do not practise is neither offered nor shown."""
     elsewhere = await make_clinic(database, tenant_id=day.tenant.id, timezone="Europe/Berlin")
-    place = {"clinic_id": str(elsewhere.id), "name": "Annex desk", "kind": "checkin_desk"}
-    created = await day.api.post("/api/v1/clinic-locations", json=place, headers=day.admin)
-    assert created.status_code == 201, created.text
-    annex = str(created.json()["id"])
-    enabled = await day.api.post(
-        "/api/v1/appointments/check-in/locations", json={"location_id": annex}, headers=day.admin
-    )
-    assert enabled.status_code == 201, enabled.text
+    annex = await make_desk(day, "Annex desk", clinic_id=elsewhere.id)
     upstairs = await make_desk(day, "First floor desk")
     page = await doctor.get("/doctor/queue")
     assert page.status_code == 200, page.text

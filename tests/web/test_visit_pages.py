@@ -5,6 +5,7 @@ codes and locations stay hidden."""
 from __future__ import annotations
 
 import re
+import uuid
 from urllib.parse import quote
 
 import pytest
@@ -16,9 +17,10 @@ from tests.factories import bearer, login
 from tests.web.staff import Day, at, clinic_day
 
 
-async def make_desk(day: Day, name: str = "Front desk") -> str:
-    """A location of the day's clinic that takes check-ins; its id."""
-    place = {"clinic_id": str(day.clinic.id), "name": name, "kind": "checkin_desk"}
+async def make_desk(day: Day, name: str = "Front desk", *, clinic_id: uuid.UUID | None = None) -> str:
+    """A location of the day's clinic (or of `clinic_id`, another of its tenant) that takes
+    check-ins; its id."""
+    place = {"clinic_id": str(clinic_id or day.clinic.id), "name": name, "kind": "checkin_desk"}
     created = await day.api.post("/api/v1/clinic-locations", json=place, headers=day.admin)
     assert created.status_code == 201, created.text
     location_id = str(created.json()["id"])
