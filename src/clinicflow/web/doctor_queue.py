@@ -29,6 +29,7 @@ from fastapi.responses import RedirectResponse, Response
 from clinicflow.checkin.queue import estimates, moves
 from clinicflow.checkin.queue import service as queue
 from clinicflow.checkin.queue.moves import Move
+from clinicflow.checkin.queue.rows import QueueDesk
 from clinicflow.checkin.queue.schemas import QueueEntryRead
 from clinicflow.errors import Conflict, NotFound
 from clinicflow.identity.access import context_of
@@ -116,7 +117,7 @@ def _rows(entries: list[QueueEntryRead], doctor_id: uuid.UUID, zone: ZoneInfo, n
 
 
 async def _choose(
-    uow: UnitOfWork, principal: TenantPrincipal, places: list[queue.QueueDesk], now: datetime
+    uow: UnitOfWork, principal: TenantPrincipal, places: list[QueueDesk], now: datetime
 ) -> tuple[uuid.UUID, queue.StaffQueue] | None:
     """The first location where patients wait for me today, else the first one, with its queue:
     one statement to find it, then its queue."""
@@ -130,7 +131,7 @@ async def _choose(
 
 
 async def _read_at(
-    uow: UnitOfWork, principal: TenantPrincipal, place: queue.QueueDesk, now: datetime
+    uow: UnitOfWork, principal: TenantPrincipal, place: QueueDesk, now: datetime
 ) -> queue.StaffQueue:
     return await queue.read_staff_queue_at(uow, principal, place.location, day=None, now=now)
 
@@ -138,7 +139,7 @@ async def _read_at(
 async def _picked(
     uow: UnitOfWork,
     principal: TenantPrincipal,
-    places: list[queue.QueueDesk],
+    places: list[QueueDesk],
     location_id: uuid.UUID,
     now: datetime,
     *,
@@ -176,7 +177,7 @@ async def _queue_page(
     now = scheduling_of(request).clock.now()
     practice = practice_of(principal)
     fragment = fragment and location_id is not None
-    places: list[queue.QueueDesk] = []
+    places: list[QueueDesk] = []
     name = ""
     picked: tuple[uuid.UUID, queue.StaffQueue] | None
     async with ctx.db.reading() as uow:

@@ -242,10 +242,15 @@ async def queue_doctor_snapshot(
     """Send the snapshot of one doctor's part of the queue (`DOCTOR_SNAPSHOT`, without names) in
     the caller's pipeline, after the statements queued before it (it sees their rows: an
     arrival's own check-in); `snapshot_of(cursor)` reads it after the pipeline."""
-    since = now - timedelta(days=SAMPLE_DAYS)
     cursor = connection.cursor()
-    values = {"tenant_id": tenant_id, "location_id": location_id, "doctor_id": doctor_id, "day": day}
-    await direct.send(cursor, DOCTOR_SNAPSHOT, values | {"since": since})
+    values = {
+        "tenant_id": tenant_id,
+        "location_id": location_id,
+        "doctor_id": doctor_id,
+        "day": day,
+        "since": now - timedelta(days=SAMPLE_DAYS),
+    }
+    await direct.send(cursor, DOCTOR_SNAPSHOT, values)
     return cursor
 
 

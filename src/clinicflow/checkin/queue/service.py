@@ -19,8 +19,7 @@ from clinicflow.checkin.queue import policy as access
 from clinicflow.checkin.queue import repository as queries
 from clinicflow.checkin.queue.estimates import DoctorLoad, Estimate
 from clinicflow.checkin.queue.policy import View
-from clinicflow.checkin.queue.rows import Entry, Moved, QueueLocation, Snapshot
-from clinicflow.checkin.queue.rows import QueueDesk as QueueDesk  # what `queue_desks` returns
+from clinicflow.checkin.queue.rows import Entry, Moved, QueueDesk, QueueLocation, Snapshot
 from clinicflow.checkin.queue.schemas import OwnPlaceRead, OwnQueueRead, QueueRead
 from clinicflow.errors import NotFound
 from clinicflow.identity.principal import TenantPrincipal
@@ -208,8 +207,9 @@ async def queue_desks(
 ) -> list[QueueDesk]:
     """The check-in locations whose whole queue the principal reads (of the clinics `among`
     unless None), by location id, at most `limit`: one statement."""
-    readable = access.full_queue_clinics(principal)
-    clinics = readable if among is None else among if readable is None else readable & among
+    clinics = access.full_queue_clinics(principal)  # None: all of them
+    if among is not None:
+        clinics = among if clinics is None else clinics & among
     if clinics is not None and not clinics:
         return []
     return await queries.desks(uow, tenant_id=principal.tenant_id, clinic_ids=clinics, limit=limit)
